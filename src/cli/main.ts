@@ -1,0 +1,235 @@
+#!/usr/bin/env node
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig, publicBaseUrl, type Config } from '../config/config.js';
+import { cloudsYaml, openrc } from '../daemon/clouds.js';
+import { StartupError, startCloud } from '../daemon/cloud.js';
+import { dataFiles, type RunState } from '../daemon/files.js';
+import { readSecrets } from '../daemon/secrets.js';
+import { VERSION } from '../api/server.js';
+import { daemonFlags } from './args.js';
+
+const USAGE = `stacklet ${VERSION} — a private cloud on one machine
+
+Usage:
+  stacklet up [--data-dir DIR] [--listen HOST:PORT] [--sandbox NETNS] [--detach]
+  stacklet down [--data-dir DIR]
+  stacklet status [--data-dir DIR]
+  stacklet clouds-yaml [--data-dir DIR]
+  stacklet openrc [admin|demo] [--data-dir DIR]
+  stacklet version
+
+Defaults: data dir /var/lib/stacklet, listen 127.0.0.1:8780.
+Environment: STACKLET_DATA_DIR, STACKLET_LISTEN, STACKLET_LOG_LEVEL, STACKLET_TOKEN_TTL, ...`;
+
+class CliError extends Error {
+  override name = 'CliError';
+}
+
+const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+
+function readState(cfg: Config): RunState | undefined {
+  const f = dataFiles(cfg.dataDir).state;
+  if (!existsSync(f)) return undefined;
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as RunState;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function runningPid(cfg: Config): number | undefined {
+  const f = dataFiles(cfg.dataDir).pid;
+  if (!existsSync(f)) return undefined;
+  const pid = Number(readFileSync(f, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+}
+
+async function health(baseUrl: string, timeoutMs = 1000): Promise<Record<string, unknown> | undefined> {
+  try {
+    const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
+    return res.ok ? ((await res.json()) as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function summary(cfg: Config, baseUrl: string): string {
+  const files = dataFiles(cfg.dataDir);
+  return [
+    `Stacklet is up.`,
+    `  API:         ${baseUrl}  (identity at ${baseUrl}/identity)`,
+    `  clouds.yaml: ${files.cloudsYaml}`,
+    `  use it:      export OS_CLIENT_CONFIG_FILE=${files.cloudsYaml} OS_CLOUD=stacklet   # or stacklet-admin`,
+    `  log:         ${files.log}`,
+  ].join('\n');
+}
+
+async function up(argv: string[]): Promise<void> {
+  const { overrides, detach } = daemonFlags(argv);
+  const cfg = loadConfig(overrides);
+  const files = dataFiles(cfg.dataDir);
+  const existing = existsSync(files.pid) ? runningPid(cfg) : undefined;
+  if (existing !== undefined) {
+    throw new CliError(`Stacklet already runs for ${cfg.dataDir} (pid ${existing}); \`stacklet down --data-dir ${cfg.dataDir}\` stops it`);
+  }
+  if (detach) return upDetached(argv, cfg);
+
+  const cloud = await startCloud(cfg, { progress: (l) => out(l) });
+  writeFileSync(files.pid, `${process.pid}\n`);
+  out(summary(cfg, cloud.ctx.baseUrl));
+  if (process.env['STACKLET_DETACHED'] === '1') {
+    // The parent that waits for us stops reading after this line.
+    out('STACKLET-READY');
+    process.stdout.on('error', () => {});
+  }
+  const stop = async (signal: string) => {
+    cloud.ctx.log.info({ signal }, 'stopping');
+    await cloud.close();
+    rmSync(files.pid, { force: true });
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+async function upDetached(argv: string[], cfg: Config): Promise<void> {
+  const files = dataFiles(cfg.dataDir);
+  const args = argv.filter((a) => a !== '--detach' && a !== '-d');
+  const main = fileURLToPath(import.meta.url);
+  const logFd = openSync(files.log.replace(/\.log$/, '.out'), 'a');
+  const child = spawn(process.execPath, [main, 'up', ...args], {
+    detached: true,
+    stdio: ['ignore', 'pipe', logFd],
+    env: { ...process.env, STACKLET_DETACHED: '1' },
+  });
+  const ready = await new Promise<boolean>((resolve) => {
+    let buf = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buf += chunk.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line === 'STACKLET-READY') return resolve(true);
+        out(line);
+      }
+    });
+    child.once('exit', () => resolve(false));
+  });
+  if (!ready) {
+    const tail = existsSync(files.log.replace(/\.log$/, '.out')) ? readFileSync(files.log.replace(/\.log$/, '.out'), 'utf8').trim().split('\n').slice(-5).join('\n') : '';
+    throw new CliError(`Stacklet did not start.${tail ? `\n${tail}` : ''}`);
+  }
+  child.stdout?.destroy();
+  child.unref();
+  out(`(running in the background as pid ${child.pid ?? '?'}; \`stacklet down --data-dir ${cfg.dataDir}\` stops it)`);
+}
+
+async function down(argv: string[]): Promise<void> {
+  const cfg = loadConfig(daemonFlags(argv).overrides);
+  const pid = runningPid(cfg);
+  if (pid === undefined) {
+    out(`Stacklet is not running for ${cfg.dataDir}.`);
+    return;
+  }
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 15_000;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (alive(pid)) {
+    process.kill(pid, 'SIGKILL');
+    out(`Stacklet (pid ${pid}) did not stop within 15 s; killed it.`);
+  } else {
+    out(`Stacklet (pid ${pid}) stopped.`);
+  }
+  rmSync(dataFiles(cfg.dataDir).pid, { force: true });
+}
+
+async function status(argv: string[]): Promise<void> {
+  const cfg = loadConfig(daemonFlags(argv).overrides);
+  const pid = runningPid(cfg);
+  const state = readState(cfg);
+  out(`stacklet ${VERSION}, data dir ${cfg.dataDir}`);
+  if (pid === undefined || !state) {
+    out('  daemon:   not running (start it with `stacklet up`)');
+    process.exitCode = 3;
+    return;
+  }
+  const h = await health(state.baseUrl);
+  out(`  daemon:   running, pid ${pid}, since ${state.startedAt}, version ${state.version}`);
+  out(`  api:      ${state.baseUrl} ${h ? 'healthy' : 'NOT ANSWERING (see the log)'}`);
+  out(`  sandbox:  ${state.sandbox ?? 'none (data plane in the host namespaces)'}`);
+  const services = (h?.['services'] as { type: string; url: string }[] | undefined) ?? [];
+  for (const s of services) out(`  ${s.type.padEnd(9)} ${s.url}`);
+  if (!h) process.exitCode = 1;
+}
+
+function secretsOr(cfg: Config) {
+  const secrets = readSecrets(dataFiles(cfg.dataDir).secrets);
+  if (!secrets) throw new CliError(`No cloud in ${cfg.dataDir} yet: run \`stacklet up --data-dir ${cfg.dataDir}\` first.`);
+  return secrets;
+}
+
+async function cloudsYamlCmd(argv: string[]): Promise<void> {
+  const cfg = loadConfig(daemonFlags(argv).overrides);
+  const baseUrl = readState(cfg)?.baseUrl ?? publicBaseUrl(cfg);
+  const text = cloudsYaml({ baseUrl, region: cfg.region, secrets: secretsOr(cfg) });
+  writeFileSync(dataFiles(cfg.dataDir).cloudsYaml, text, { mode: 0o600 });
+  out(text);
+}
+
+async function openrcCmd(argv: string[]): Promise<void> {
+  const { overrides, rest } = daemonFlags(argv);
+  const who = rest[0] ?? 'demo';
+  if (who !== 'admin' && who !== 'demo') throw new CliError(`openrc takes admin or demo, not "${who}"`);
+  const cfg = loadConfig(overrides);
+  const baseUrl = readState(cfg)?.baseUrl ?? publicBaseUrl(cfg);
+  process.stdout.write(openrc({ baseUrl, region: cfg.region, secrets: secretsOr(cfg) }, who));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'up':
+      return up(rest);
+    case 'down':
+      return down(rest);
+    case 'status':
+      return status(rest);
+    case 'clouds-yaml':
+      return cloudsYamlCmd(rest);
+    case 'openrc':
+      return openrcCmd(rest);
+    case 'version':
+    case '--version':
+      out(VERSION);
+      return;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      out(USAGE);
+      return;
+    default:
+      throw new CliError(`unknown command "${cmd}"; \`stacklet help\` lists them`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof CliError || err instanceof ConfigError || err instanceof StartupError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`stacklet: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`stacklet: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

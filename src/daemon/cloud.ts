@@ -1,0 +1,133 @@
+import { accessSync, constants, mkdirSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { publicBaseUrl, type Config } from '../config/config.js';
+import { bootstrapIdentity, syncCatalog } from '../core/identity/bootstrap.js';
+import { IdentityService } from '../core/identity/service.js';
+import { TokenSigner } from '../core/identity/tokens.js';
+import type { CloudContext, ServicePlugin } from '../api/context.js';
+import { buildServer, VERSION } from '../api/server.js';
+import { identityPlugin } from '../api/identity/plugin.js';
+import { openStore } from '../store/db.js';
+import { IdentityRepo } from '../store/identity/repo.js';
+import { cloudsYaml } from './clouds.js';
+import { dataFiles, type RunState } from './files.js';
+import { loadOrCreateSecrets, loadOrCreateTokenKey } from './secrets.js';
+
+/** Every OpenStack service this process serves, in catalog order. */
+export const PLUGINS: ServicePlugin[] = [identityPlugin];
+
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+export interface RunningCloud {
+  app: FastifyInstance;
+  ctx: CloudContext;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** One line per start-up step, for the person watching. */
+  progress?: (line: string) => void;
+  /** Log destination; defaults to <data dir>/stacklet.log. */
+  logger?: Logger;
+}
+
+function checkDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK | constants.R_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const hint = process.getuid?.() === 0 ? 'check the path and its parents' : 'run as root, or pass --data-dir to a directory you own';
+    throw new StartupError(`data dir ${dir} is not writable (${code ?? 'error'}): ${hint}`);
+  }
+}
+
+/** Opens the store, bootstraps on first start, serves every API. The caller owns the pid file. */
+export async function startCloud(cfg: Config, opts: StartOptions = {}): Promise<RunningCloud> {
+  const say = opts.progress ?? (() => {});
+  const files = dataFiles(cfg.dataDir);
+  const t0 = performance.now();
+  const step = (s: string) => say(`[${Math.round(performance.now() - t0).toString().padStart(4)} ms] ${s}`);
+
+  step(`data dir ${cfg.dataDir}`);
+  checkDataDir(cfg.dataDir);
+  if (cfg.sandbox && process.getuid?.() !== 0) {
+    throw new StartupError(`--sandbox ${cfg.sandbox} needs root (the data plane creates namespaces, bridges and nftables): run as root`);
+  }
+
+  const log =
+    opts.logger ??
+    pino(
+      {
+        level: cfg.logLevel,
+        redact: { paths: ['req.headers["x-auth-token"]', 'req.headers["x-subject-token"]', '*.password', '*.secret'], censor: '[redacted]' },
+      },
+      pino.destination({ dest: files.log, mkdir: true, sync: false }),
+    );
+
+  step('opening the store and running migrations');
+  const store = await openStore(files.store);
+  const repo = new IdentityRepo(store.db);
+  const secrets = loadOrCreateSecrets(files.secrets);
+  const signer = new TokenSigner(loadOrCreateTokenKey(files.tokenKey));
+  const identity = new IdentityService(repo, signer, cfg.tokenTtlSeconds * 1000);
+
+  step('identity: bootstrap (first start only)');
+  if (await bootstrapIdentity(repo, secrets, cfg.region, cfg.passwordHashCost)) {
+    step('identity: created domain Default, roles admin/member/reader, projects and users admin and demo');
+  }
+  const baseUrl = publicBaseUrl(cfg);
+  await syncCatalog(
+    repo,
+    cfg.region,
+    PLUGINS.map((p) => ({ type: p.type, name: p.name, url: `${baseUrl}${p.catalogPath}` })),
+  );
+  writeFileSync(files.cloudsYaml, cloudsYaml({ baseUrl, region: cfg.region, secrets }), { mode: 0o600 });
+  chmodSync(files.cloudsYaml, 0o600);
+
+  const ctx: CloudContext = { cfg, store, identity, log, baseUrl, startedAt: new Date() };
+  step('starting the API server');
+  const app = await buildServer(ctx, PLUGINS);
+  try {
+    await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
+  } catch (err) {
+    await app.close();
+    await store.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new StartupError(
+        `port ${cfg.listenPort} on ${cfg.listenHost} is in use (another Stacklet? try \`stacklet status\`); pick another with --listen HOST:PORT`,
+      );
+    }
+    if (code === 'EACCES') throw new StartupError(`not allowed to listen on ${cfg.listenHost}:${cfg.listenPort}; use a port above 1024 or run as root`);
+    if (code === 'EADDRNOTAVAIL') throw new StartupError(`${cfg.listenHost} is not an address of this machine; fix --listen`);
+    throw err;
+  }
+  const state: RunState = {
+    pid: process.pid,
+    version: VERSION,
+    baseUrl,
+    listen: `${cfg.listenHost}:${cfg.listenPort}`,
+    sandbox: cfg.sandbox ?? null,
+    startedAt: ctx.startedAt.toISOString(),
+  };
+  writeFileSync(files.state, JSON.stringify(state, null, 2) + '\n');
+  step(`healthy: API at ${baseUrl}`);
+
+  let closed = false;
+  return {
+    app,
+    ctx,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await store.close();
+      rmSync(files.state, { force: true });
+      log.flush?.();
+    },
+  };
+}

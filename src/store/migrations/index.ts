@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import * as m001 from './001_identity.js';
+
+/**
+ * Every migration, by name. Names sort in the order they run; ranges are
+ * reserved per service so parallel work never collides:
+ * 001-009 identity/core, 010-019 image, 020-039 network, 040-059 compute.
+ */
+export const MIGRATIONS: Record<string, Migration> = {
+  '001_identity': m001,
+};

@@ -1,4 +1,5 @@
-import { mkdir, readdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommandError, runCommand } from './run-command.js';
 
@@ -93,6 +94,54 @@ export async function resolvePackages(onProgress: (s: string) => void): Promise<
     }
     await refreshLists(onProgress);
   }
+}
+
+/** What apt's candidate choice depends on: the package lists and its configuration. */
+const APT_STATE_DIRS = ['/var/lib/apt/lists', '/etc/apt', '/etc/apt/sources.list.d', '/etc/apt/preferences.d'];
+
+async function aptStateStamp(): Promise<string> {
+  const h = createHash('sha256');
+  for (const dir of APT_STATE_DIRS) {
+    const names = (await readdir(dir).catch(() => [] as string[])).sort();
+    for (const name of names) {
+      const st = await stat(join(dir, name)).catch(() => undefined);
+      if (st?.isFile()) h.update(`${dir}/${name}\0${st.size}\0${st.mtimeMs}\n`);
+    }
+  }
+  return h.digest('hex');
+}
+
+/**
+ * resolvePackages, remembered in cacheDir until apt's lists or configuration
+ * change: apt-cache takes about a second, and a cached build should
+ * come back at once.
+ */
+export async function resolvePackagesCached(cacheDir: string, onProgress: (s: string) => void): Promise<ResolvedPackages> {
+  const file = join(cacheDir, 'resolved-packages.json');
+  const stamp = await aptStateStamp();
+  try {
+    const saved: unknown = JSON.parse(await readFile(file, 'utf8'));
+    if (typeof saved === 'object' && saved !== null) {
+      const o = saved as { stamp?: unknown; kernelPackage?: unknown; versions?: unknown };
+      if (o.stamp === stamp && typeof o.kernelPackage === 'string' && Array.isArray(o.versions)) {
+        const versions = new Map<string, string>();
+        for (const pair of o.versions as unknown[]) {
+          if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'string') versions.set(pair[0], pair[1]);
+        }
+        const names = [o.kernelPackage, ...USERLAND_PACKAGES];
+        if (names.every((n) => versions.has(n)) && versions.size === names.length) {
+          return { kernelPackage: checkName(o.kernelPackage), versions };
+        }
+      }
+    }
+  } catch {
+    // no usable record: resolve below
+  }
+  const resolved = await resolvePackages(onProgress);
+  // apt-get update during resolution changes the lists: stamp what was used.
+  const after = await aptStateStamp();
+  await writeFile(file, JSON.stringify({ stamp: after, kernelPackage: resolved.kernelPackage, versions: [...resolved.versions] }));
+  return resolved;
 }
 
 /** apt-get download names files name_version_arch.deb with ':' escaped as %3a. */

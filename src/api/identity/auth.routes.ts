@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { requireAuth } from '../../core/policy.js';
-import { unauthorized } from '../../core/errors.js';
+import { forbidden, unauthorized } from '../../core/errors.js';
 import type { AuthRequest } from '../../core/identity/service.js';
 import type { CloudContext } from '../context.js';
 import { AuthBody } from './schemas.js';
@@ -78,11 +78,15 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: CloudContext, base
   });
 }
 
-/** A user may inspect or revoke their own tokens; admin may do so for anyone. */
+/**
+ * A user may inspect or revoke their own tokens; admin may do so for anyone.
+ * Refusal is 403, as Keystone answers: a 401 would make keystoneauth drop
+ * the caller's own (good) token and authenticate again.
+ */
 function assertMayInspect(auth: import('../../core/auth.js').AuthContext | undefined, subjectUserId: string): void {
   const a = requireAuth(auth);
   if (!a.isAdmin && a.userId !== subjectUserId) {
-    throw unauthorized('You may only inspect or revoke your own tokens.');
+    throw forbidden('You may only inspect or revoke your own tokens.');
   }
 }
 

@@ -16,7 +16,7 @@ import type { BuildTinyGuestOptions, TinyGuest } from './types.js';
  * Bump when the build itself changes in a way the hashed inputs do not
  * show (layout, disk format, cpio writer...), so caches rebuild.
  */
-export const TINY_GUEST_BUILDER_VERSION = 3;
+export const TINY_GUEST_BUILDER_VERSION = 4;
 
 const MANIFEST = 'manifest.json';
 const BUILD_PREFIX = 'build-';
@@ -110,14 +110,14 @@ export async function buildTinyGuest(opts: BuildTinyGuestOptions): Promise<TinyG
     await copyFile(kernelSrc, kernel);
 
     progress('building initramfs');
-    const { gz, cpioSize } = await buildInitramfs({
+    const { image, cpioSize } = await buildInitramfs({
       userlandRoot,
       moduleRoot: modules.root,
       kernelRelease: modules.release,
       moduleLists: { boot, scsi, configdrive },
     });
     const initramfs = join(stage, 'initramfs.img');
-    await writeFile(initramfs, gz);
+    await writeFile(initramfs, image);
 
     progress('building disk image (MBR + FAT + SYSLINUX, qcow2)');
     const disk = join(stage, 'disk.qcow2');
@@ -133,7 +133,7 @@ export async function buildTinyGuest(opts: BuildTinyGuestOptions): Promise<TinyG
       inputsHash: hash,
       sizes: {
         kernel: (await stat(kernel)).size,
-        initramfs: gz.length,
+        initramfs: image.length,
         disk: (await stat(disk)).size,
         diskVirtual,
         initramfsUnpacked: cpioSize,

@@ -28,6 +28,11 @@ DS=/run/stacklet/datasource
 mkdir -p $DS
 
 say() { echo "stacklet-init: $*"; }
+# "stacklet.trace" on the kernel command line timestamps each step (boot-time work).
+TRACE=
+case " $(cat /proc/cmdline) " in *" stacklet.trace "*) TRACE=1 ;; esac
+mark() { [ -n "$TRACE" ] && read -r up _ < /proc/uptime && say "[$up] $*"; }
+mark "init started"
 
 load_modules() {
   [ -f "$1" ] || return 0
@@ -53,6 +58,7 @@ for d in /sys/bus/virtio/devices/*; do
   if [ "$(cat "$d/device" 2>/dev/null)" = 0x0008 ]; then load_modules /etc/stacklet/modules.scsi; break; fi
 done
 
+mark "modules loaded"
 hostname cirros
 ip link set lo up
 i=0
@@ -64,6 +70,7 @@ else
   say "no eth0: continuing without network"
 fi
 
+mark "network up"
 SRC=none
 CD=$(findfs LABEL=config-2 2>/dev/null || findfs LABEL=CONFIG-2 2>/dev/null)
 if [ -n "$CD" ]; then
@@ -110,12 +117,14 @@ if [ "$SRC" = none ] && [ -e /sys/class/net/eth0 ]; then
   fi
 fi
 
+mark "datasource read"
 if [ -f $DS/meta_data.json ]; then
   jget hostname $DS/meta_data.json | head -n 1 > $DS/hostname
   [ -s $DS/hostname ] || jget name $DS/meta_data.json | head -n 1 > $DS/hostname
   jget 'public_keys/*' $DS/meta_data.json > $DS/keys
 fi
 
+mark "metadata parsed"
 HN=$(tr -cd 'A-Za-z0-9.-' < $DS/hostname 2>/dev/null | cut -c1-63)
 if [ -n "$HN" ]; then
   hostname "$HN"
@@ -132,10 +141,13 @@ chmod 700 /home/cirros/.ssh
 chmod 600 /home/cirros/.ssh/authorized_keys
 NKEYS=$(grep -c . /home/cirros/.ssh/authorized_keys)
 
+mark "keys installed"
 mkdir -p /etc/dropbear
 dropbearkey -t ed25519 -f /etc/dropbear/dropbear_ed25519_host_key > /run/stacklet/hostkey.txt 2>&1
+mark "host key generated"
 dropbear -s -r /etc/dropbear/dropbear_ed25519_host_key -p 22 -P /run/dropbear.pid
 
+mark "dropbear started"
 IPS=$(ip -4 addr show dev eth0 2>/dev/null | sed -n 's/^ *inet \([0-9.\/]*\).*/\1/p' | tr '\n' ' ')
 FP=$(sed -n 's/^Fingerprint: *//p' /run/stacklet/hostkey.txt)
 echo

@@ -1,12 +1,12 @@
 import { lstat, readFile, readlink } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { writeNewcCpio } from './cpio-newc.js';
 import { UDHCPC_SCRIPT } from './dhcp-script.js';
 import { readDynamicInfo } from './elf.js';
 import { ETC_FILES, GUEST_USER } from './guest-etc.js';
 import { INIT_SCRIPT } from './init-script.js';
 import { JSON_AWK } from './json-awk.js';
+import { lz4LegacyFrame } from './lz4-legacy.js';
 import type { TreeEntry } from './types.js';
 
 /** Dynamic executables taken from dropbear-bin (guest path = path in the package). */
@@ -99,8 +99,8 @@ export interface InitramfsInputs {
   moduleLists: { boot: string[]; scsi: string[]; configdrive: string[] };
 }
 
-/** Builds the gzip-compressed newc initramfs; returns it and its uncompressed size. */
-export async function buildInitramfs(inp: InitramfsInputs): Promise<{ gz: Buffer; cpioSize: number }> {
+/** Builds the LZ4-compressed newc initramfs; returns it and its uncompressed size. */
+export async function buildInitramfs(inp: InitramfsInputs): Promise<{ image: Buffer; cpioSize: number }> {
   const tree = new Tree();
   for (const d of ['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/etc', '/proc', '/sys', '/dev', '/run', '/mnt', '/var/log', '/var/lib']) tree.dir(d);
   tree.dir('/tmp', 0o1777);
@@ -133,6 +133,6 @@ export async function buildInitramfs(inp: InitramfsInputs): Promise<{ gz: Buffer
   tree.file('/init', INIT_SCRIPT, 0o755);
 
   const cpio = writeNewcCpio(tree.entries);
-  return { gz: gzipSync(cpio, { level: 9 }), cpioSize: cpio.length };
+  return { image: lz4LegacyFrame(cpio), cpioSize: cpio.length };
 }
 

@@ -24,7 +24,7 @@ export interface TinyGuestSizes {
 export interface TinyGuest {
   /** LZ4-compressed bzImage for direct kernel boot (`-kernel`). */
   kernel: string;
-  /** gzip-compressed newc cpio for direct kernel boot (`-initrd`). */
+  /** LZ4 (legacy frame) compressed newc cpio for direct kernel boot (`-initrd`). */
   initramfs: string;
   /** Bootable BIOS disk (MBR + FAT + SYSLINUX) holding the same kernel and initramfs. */
   disk: string;

@@ -22,8 +22,8 @@ export interface ServicePlugin {
   type: string;
   name: string;
   prefix: string;
-  /** Path of the catalog URL below the base URL, e.g. "/compute/v2.1". */
-  catalogPath: string;
+  /** Path of the catalog URL below the base URL, e.g. "/compute/v2.1"; absent for Stacklet's own routes (consoles, explain), which stay out of the catalog. */
+  catalogPath?: string;
   renderError: ErrorRenderer;
   register(app: FastifyInstance, ctx: CloudContext): Promise<void>;
 }

@@ -4,6 +4,7 @@ import type { AuthContext } from '../core/auth.js';
 import { CloudError } from '../core/errors.js';
 import type { CloudContext, ServicePlugin } from './context.js';
 import { sendError } from './errors.js';
+import { registerDashboard, type SpaFallback } from './dashboard/plugin.js';
 import { validatorCompiler } from './validation.js';
 
 declare module 'fastify' {
@@ -22,6 +23,8 @@ export const VERSION = '0.1.0';
 export interface ServerOptions {
   /** Largest JSON body accepted (image uploads stream and are not bound by it). */
   bodyLimit?: number;
+  /** The built dashboard (dashboard/dist), served at `/`; none when absent. */
+  dashboardDir?: string;
 }
 
 /**
@@ -46,7 +49,11 @@ export async function buildServer(ctx: CloudContext, plugins: ServicePlugin[], o
   });
 
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err, (e) => ({ error: { code: e.status, message: e.message } })));
+  const spa: SpaFallback | undefined = opts.dashboardDir
+    ? await registerDashboard(app, opts.dashboardDir, ['/healthz', ...plugins.map((p) => p.prefix)])
+    : undefined;
   app.setNotFoundHandler((req, reply) =>
+    spa?.(req, reply) ??
     sendError(req, reply, new CloudError('NotFound', `No such path: ${req.method} ${req.url.split('?')[0] ?? ''}`), (e) => ({
       error: { code: e.status, message: e.message },
     })),
@@ -56,7 +63,7 @@ export async function buildServer(ctx: CloudContext, plugins: ServicePlugin[], o
     status: 'ok',
     version: VERSION,
     started_at: ctx.startedAt.toISOString(),
-    services: plugins.map((p) => ({ type: p.type, url: `${ctx.baseUrl}${p.catalogPath}` })),
+    services: plugins.flatMap((p) => (p.catalogPath === undefined ? [] : [{ type: p.type, url: `${ctx.baseUrl}${p.catalogPath}` }])),
   }));
 
   for (const plugin of plugins) {

@@ -83,7 +83,7 @@ export async function startCloud(cfg: Config, opts: StartOptions = {}): Promise<
   await syncCatalog(
     repo,
     cfg.region,
-    PLUGINS.map((p) => ({ type: p.type, name: p.name, url: `${baseUrl}${p.catalogPath}` })),
+    PLUGINS.flatMap((p) => (p.catalogPath === undefined ? [] : [{ type: p.type, name: p.name, url: `${baseUrl}${p.catalogPath}` }])),
   );
   writeFileSync(files.cloudsYaml, cloudsYaml({ baseUrl, region: cfg.region, secrets }), { mode: 0o600 });
   chmodSync(files.cloudsYaml, 0o600);

@@ -1,0 +1,94 @@
+import { createConnection } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join, normalize } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import type { ConsoleTokens } from '../../core/console/tokens.js';
+import { CloudError } from '../../core/errors.js';
+import type { CloudContext, ServicePlugin } from '../context.js';
+import { keystoneError } from '../errors.js';
+import { vncPage } from './page.js';
+
+/** Where an instance's VNC server listens (a unix socket qemu made); undefined when it has none. */
+export type VncSocketLocator = (instanceId: string) => Promise<string | undefined>;
+
+export interface ConsoleDeps {
+  tokens: ConsoleTokens;
+  vncSocket: VncSocketLocator;
+}
+
+const require = createRequire(import.meta.url);
+// The package exports only core/rfb.js; the directory above core/ is its root.
+const NOVNC_ROOT = dirname(dirname(require.resolve('@novnc/novnc')));
+const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.json': 'application/json' };
+
+/**
+ * The browser console: a small noVNC page and a websocket that pipes RFB
+ * bytes between the browser and the instance's VNC unix socket. The token in
+ * the URL is the only credential (as with Nova's novncproxy), is short-lived
+ * and bound to one instance; nothing listens for VNC on a TCP port.
+ */
+export function consolePlugin(deps: ConsoleDeps): ServicePlugin {
+  return {
+    type: 'console',
+    name: 'stacklet-console',
+    prefix: '/console',
+    renderError: keystoneError,
+    async register(app: FastifyInstance, ctx: CloudContext) {
+      app.get<{ Querystring: { token?: string } }>('/vnc.html', { config: { public: true } }, async (req, reply) => {
+        const token = req.query.token ?? '';
+        if (!deps.tokens.redeem(token)) throw new CloudError('NotFound', 'This console link has expired or is not valid: ask for a new one (openstack console url show).');
+        return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(vncPage());
+      });
+
+      app.get<{ Params: { '*': string } }>('/novnc/*', { config: { public: true } }, async (req, reply) => {
+        const rel = normalize(req.params['*']).replace(/^(\.\.(\/|$))+/, '');
+        if (!/^(core|vendor)\//.test(rel) || !rel.endsWith('.js')) throw new CloudError('NotFound', 'No such file.');
+        const body = await readFile(join(NOVNC_ROOT, rel)).catch(() => {
+          throw new CloudError('NotFound', 'No such file.');
+        });
+        return reply.type(TYPES['.js'] ?? 'application/octet-stream').header('cache-control', 'public, max-age=86400').send(body);
+      });
+
+      const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+      app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const url = new URL(req.url ?? '/', 'http://x');
+        if (url.pathname !== '/console/websocket') return;
+        void (async () => {
+          const grant = deps.tokens.redeem(url.searchParams.get('token') ?? '');
+          const path = grant ? await deps.vncSocket(grant.instanceId) : undefined;
+          if (!grant || !path) {
+            socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+            return;
+          }
+          wss.handleUpgrade(req, socket, head, (ws) => bridge(ws, path, ctx));
+        })().catch(() => socket.destroy());
+      });
+      app.addHook('onClose', async () => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+      });
+    },
+  };
+}
+
+function bridge(ws: WebSocket, socketPath: string, ctx: CloudContext): void {
+  const vnc = createConnection(socketPath);
+  const stream = createWebSocketStream(ws);
+  const done = () => {
+    vnc.destroy();
+    stream.destroy();
+  };
+  vnc.on('error', (err) => {
+    ctx.log.info({ err: err.message }, 'console: VNC socket closed');
+    done();
+  });
+  stream.on('error', done);
+  vnc.on('close', done);
+  stream.on('close', done);
+  stream.pipe(vnc);
+  vnc.pipe(stream);
+}

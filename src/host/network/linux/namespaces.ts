@@ -1,0 +1,152 @@
+import type { HostExec } from '../../exec.js';
+import type { LegSpec, RouterSpec } from '../driver.js';
+import { addrOf, normCidr4, normMac } from '../addr.js';
+import type { HostNames } from '../names.js';
+import { IpNs } from './ip.js';
+import { METADATA_ADDRESS, type MetadataProxies } from './metadata-proxy.js';
+import { Netns } from './netns.js';
+import { Nft } from './nft.js';
+import { natHashChain, renderRouterNat, replaceTable } from './router-nat.js';
+
+/**
+ * Router and DHCP namespaces: separate namespaces (Linux namespaces do not
+ * nest), each with veth legs whose other ends sit on the networks' bridges
+ * in the host namespace (the sandbox, in sandbox mode).
+ */
+
+export interface NamespaceContext {
+  exec: HostExec;
+  names: HostNames;
+  /** The host namespace (sandbox) or null. */
+  hostNetns: string | null;
+  netns: Netns;
+  metadata: MetadataProxies;
+}
+
+/** Sysctls of a router namespace: it forwards; anti-spoofing is done at the ports. */
+const ROUTER_SYSCTLS: Record<string, string> = {
+  'net.ipv4.ip_forward': '1',
+  'net.ipv4.conf.all.rp_filter': '0',
+  'net.ipv4.conf.default.rp_filter': '0',
+  'net.ipv4.conf.all.arp_announce': '2',
+  'net.ipv4.conf.default.arp_announce': '2',
+};
+
+/** Sysctls of a DHCP namespace: no forwarding. */
+const DHCP_SYSCTLS: Record<string, string> = {
+  'net.ipv4.ip_forward': '0',
+};
+
+/**
+ * Makes a namespace hold exactly these legs (links of `kind` with our
+ * prefix; others of that kind are removed), each paired with a host-side
+ * veth on its network's bridge.
+ */
+export async function ensureLegs(
+  ctx: NamespaceContext,
+  ns: string,
+  kind: 'veth-router' | 'veth-dhcp',
+  legs: readonly { leg: LegSpec; extraCidrs?: string[] }[],
+  mtu: number,
+): Promise<boolean> {
+  const inNs = new IpNs(ctx.exec, ns);
+  const host = new IpNs(ctx.exec, ctx.hostNetns);
+  let changed = false;
+  const want = new Set<string>();
+  for (const { leg, extraCidrs } of legs) {
+    const name = kind === 'veth-router' ? ctx.names.vethRouter(leg.portId) : ctx.names.vethDhcp(leg.portId);
+    want.add(name);
+    const bridge = ctx.names.bridge(leg.networkId);
+    if (!(await host.link(bridge))) throw new Error(`bridge ${bridge} of network ${leg.networkId} does not exist yet`);
+    if (await host.ensureVeth({ name: ctx.names.vethHost(leg.portId), peer: name, peerNetns: ns, mtu, bridge, peerMac: normMac(leg.mac) })) changed = true;
+    const cidrs = [...leg.cidrs, ...(extraCidrs ?? [])].map((c) => (c.includes('/') ? `${addrOf(c)}/${c.split('/')[1]}` : `${normCidr4(c)}/32`));
+    if (await inNs.ensureAddrs(name, cidrs)) changed = true;
+  }
+  for (const l of await inNs.links()) {
+    const parsed = ctx.names.parseLink(l.ifname);
+    if (parsed?.kind === kind && !want.has(l.ifname)) {
+      if (await inNs.removeLink(l.ifname)) changed = true;
+    }
+  }
+  return changed;
+}
+
+/** Loopback holds 169.254.169.254 exactly when metadata is served there. */
+async function ensureMetadataAddress(ctx: NamespaceContext, ns: string, on: boolean): Promise<boolean> {
+  const want = ['127.0.0.1/8', ...(on ? [`${METADATA_ADDRESS}/32`] : [])];
+  return new IpNs(ctx.exec, ns).ensureAddrs('lo', want);
+}
+
+/** The whole router: namespace, legs, routes, NAT table, metadata. */
+export async function ensureRouter(ctx: NamespaceContext, spec: RouterSpec): Promise<boolean> {
+  const ns = ctx.names.routerNetns(spec.routerId);
+  let changed = await ctx.netns.ensure(ns);
+  if (await ctx.netns.ensureSysctls(ns, ROUTER_SYSCTLS)) changed = true;
+  const legs: { leg: LegSpec; extraCidrs?: string[] }[] = spec.interfaces.map((leg) => ({ leg }));
+  if (spec.gateway) legs.push({ leg: spec.gateway, extraCidrs: spec.floatingIps.map((f) => `${addrOf(f.floatingIp)}/32`) });
+  if (await ensureLegs(ctx, ns, 'veth-router', legs, spec.mtu)) changed = true;
+  if (await ensureMetadataAddress(ctx, ns, spec.metadata)) changed = true;
+
+  const routes: { dst: string; via: string }[] = [];
+  if (spec.gateway?.gatewayIp) routes.push({ dst: '0.0.0.0/0', via: spec.gateway.gatewayIp });
+  for (const r of spec.routes) routes.push({ dst: normCidr4(r.destination).includes('/') ? normCidr4(r.destination) : `${normCidr4(r.destination)}/32`, via: r.nexthop });
+  if (await new IpNs(ctx.exec, ns).ensureGatewayRoutes(routes)) changed = true;
+
+  const internalCidrs = spec.interfaces.flatMap((l) => l.cidrs.filter((c) => c.includes('/')));
+  const gwFirst = spec.gateway?.cidrs[0];
+  const table = ctx.names.routerTable;
+  const { lines, hash } = renderRouterNat({
+    table,
+    gatewayDev: spec.gateway ? ctx.names.vethRouter(spec.gateway.portId) : null,
+    gatewayIp: gwFirst ? addrOf(gwFirst) : null,
+    internalCidrs,
+    snat: spec.snat,
+    floatingIps: spec.floatingIps,
+  });
+  const nft = new Nft(ctx.exec, ns);
+  const cur = await nft.readTable('ip', table);
+  if (!cur?.chains.has(natHashChain(hash))) {
+    await nft.apply(replaceTable(table, lines));
+    changed = true;
+  }
+
+  if (spec.metadata) {
+    if (await ctx.metadata.ensure(ns, { routerId: spec.routerId })) changed = true;
+  } else if (await ctx.metadata.remove(ns)) changed = true;
+  return changed;
+}
+
+/** Removes the router namespace (its legs go with it) and its metadata listener. */
+export async function removeRouter(ctx: NamespaceContext, routerId: string): Promise<boolean> {
+  const ns = ctx.names.routerNetns(routerId);
+  const a = await ctx.metadata.remove(ns);
+  const b = await removeNamespaceWithLegs(ctx, ns);
+  return a || b;
+}
+
+/**
+ * Deletes a namespace. Its veth legs die with it, taking their host-side
+ * ends along, unless something still holds the namespace open; so legs are
+ * deleted first.
+ */
+export async function removeNamespaceWithLegs(ctx: NamespaceContext, ns: string): Promise<boolean> {
+  if (!(await ctx.netns.exists(ns))) return false;
+  const inNs = new IpNs(ctx.exec, ns);
+  for (const l of await inNs.links()) {
+    if (ctx.names.parseLink(l.ifname)) await inNs.removeLink(l.ifname);
+  }
+  return ctx.netns.remove(ns);
+}
+
+/** Namespace and leg of a network's DHCP server (dnsmasq itself is dhcp.ts's). */
+export async function ensureDhcpNamespace(ctx: NamespaceContext, networkId: string, port: LegSpec, mtu: number, metadata: boolean): Promise<{ ns: string; leg: string; changed: boolean }> {
+  const ns = ctx.names.dhcpNetns(networkId);
+  let changed = await ctx.netns.ensure(ns);
+  if (await ctx.netns.ensureSysctls(ns, DHCP_SYSCTLS)) changed = true;
+  if (await ensureLegs(ctx, ns, 'veth-dhcp', [{ leg: port }], mtu)) changed = true;
+  if (await ensureMetadataAddress(ctx, ns, metadata)) changed = true;
+  if (metadata) {
+    if (await ctx.metadata.ensure(ns, { networkId })) changed = true;
+  } else if (await ctx.metadata.remove(ns)) changed = true;
+  return { ns, leg: ctx.names.vethDhcp(port.portId), changed };
+}

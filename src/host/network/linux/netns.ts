@@ -1,0 +1,104 @@
+import { stat } from 'node:fs/promises';
+import { assertNetnsName, isAlreadyExists, isNotFound, type ExecOptions, type ExecResult, type HostExec } from '../../exec.js';
+
+/**
+ * Named network namespaces (`ip netns`): ensure, remove, list, run in, and
+ * sysctls inside them.
+ */
+
+const IP = '/usr/sbin/ip';
+const SYSCTL = '/usr/sbin/sysctl';
+
+/** Where iproute2 keeps its namespace handles. */
+export const NETNS_DIR = '/run/netns';
+
+export class Netns {
+  constructor(private readonly exec: HostExec) {}
+
+  /** Names of every named namespace on the machine. */
+  async list(): Promise<string[]> {
+    const { stdout } = await this.exec.run([IP, '-j', 'netns', 'list'], { readOnly: true });
+    const text = stdout.trim();
+    if (text === '') return [];
+    return (JSON.parse(text) as { name: string }[]).map((n) => n.name);
+  }
+
+  async exists(name: string): Promise<boolean> {
+    assertNetnsName(name);
+    return (await this.identity(name)) !== null;
+  }
+
+  /**
+   * The kernel identity (dev:inode) of the namespace behind the name, or
+   * null. A namespace deleted and made again has a new one, which is how a
+   * process or socket left in the old one is found out.
+   */
+  async identity(name: string): Promise<string | null> {
+    assertNetnsName(name);
+    try {
+      const s = await stat(`${NETNS_DIR}/${name}`);
+      return `${s.dev}:${s.ino}`;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Makes the namespace with loopback up; true when it had to. */
+  async ensure(name: string): Promise<boolean> {
+    assertNetnsName(name);
+    let changed = false;
+    if (!(await this.exists(name))) {
+      try {
+        await this.exec.run([IP, 'netns', 'add', name]);
+        changed = true;
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+      }
+    }
+    const { stdout } = await this.exec.run([IP, '-n', name, '-j', 'link', 'show', 'dev', 'lo'], { readOnly: true });
+    const lo = (JSON.parse(stdout) as { flags: string[] }[])[0];
+    if (!lo?.flags.includes('UP')) {
+      await this.exec.run([IP, '-n', name, 'link', 'set', 'dev', 'lo', 'up']);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Deletes the namespace (and with it every link inside); true when it was there. */
+  async remove(name: string): Promise<boolean> {
+    assertNetnsName(name);
+    if (!(await this.exists(name))) return false;
+    try {
+      await this.exec.run([IP, 'netns', 'del', name]);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Runs argv inside the namespace. */
+  run(name: string, argv: readonly string[], opts: Omit<ExecOptions, 'netns'> = {}): Promise<ExecResult> {
+    return this.exec.run(argv, { ...opts, netns: assertNetnsName(name) });
+  }
+
+  /**
+   * Makes sysctls inside a namespace (or the current one when null) hold
+   * the given values: one read of them all, one write of those that differ.
+   * /proc/sys/net shows the namespace of the reading process, hence
+   * running sysctl inside it.
+   */
+  async ensureSysctls(netns: string | null, want: Readonly<Record<string, string>>): Promise<boolean> {
+    const keys = Object.keys(want);
+    for (const k of keys) {
+      if (!/^[a-z0-9_.-]+$/.test(k)) throw new Error(`invalid sysctl key "${k}"`);
+    }
+    if (keys.length === 0) return false;
+    const { stdout } = await this.exec.run([SYSCTL, '-n', ...keys], { netns, readOnly: true });
+    const have = stdout.split('\n');
+    const set = keys.filter((k, i) => (have[i] ?? '').trim() !== want[k]).map((k) => `${k}=${want[k] ?? ''}`);
+    if (set.length === 0) return false;
+    await this.exec.run([SYSCTL, '-q', '-w', ...set], { netns });
+    return true;
+  }
+}

@@ -5,6 +5,7 @@ import { CloudError } from '../core/errors.js';
 import type { CloudContext, ServicePlugin } from './context.js';
 import { sendError } from './errors.js';
 import { registerDashboard, type SpaFallback } from './dashboard/plugin.js';
+import { frameworkErrorHandler, rejectDeepJson } from './guards.js';
 import { validatorCompiler } from './validation.js';
 
 declare module 'fastify' {
@@ -40,10 +41,12 @@ export async function buildServer(ctx: CloudContext, plugins: ServicePlugin[], o
     return503OnClosing: true,
     exposeHeadRoutes: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+    frameworkErrors: frameworkErrorHandler(plugins, (e) => ({ error: { code: e.status, message: e.message } })),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('auth', undefined);
 
+  app.addHook('preValidation', rejectDeepJson);
   app.addHook('onSend', async (req, reply) => {
     void reply.header('x-openstack-request-id', req.id);
   });

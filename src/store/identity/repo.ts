@@ -66,7 +66,9 @@ export class IdentityRepo {
     this.generation++;
     await this.db.insertInto('domains').values(row).execute();
   }
+  // An empty patch (a PATCH that names nothing we store) is a no-op: SQL has no empty SET.
   async updateDomain(id: string, patch: Partial<DomainRow>): Promise<void> {
+    if (Object.keys(patch).length === 0) return;
     this.generation++;
     await this.db.updateTable('domains').set(patch).where('id', '=', id).execute();
   }
@@ -110,6 +112,7 @@ export class IdentityRepo {
     await this.db.insertInto('projects').values(row).execute();
   }
   async updateProject(id: string, patch: Partial<ProjectRow>): Promise<void> {
+    if (Object.keys(patch).length === 0) return;
     this.generation++;
     await this.db.updateTable('projects').set(patch).where('id', '=', id).execute();
   }
@@ -152,6 +155,7 @@ export class IdentityRepo {
     await this.db.insertInto('users').values(row).execute();
   }
   async updateUser(id: string, patch: Partial<UserRow>): Promise<void> {
+    if (Object.keys(patch).length === 0) return;
     this.generation++;
     await this.db.updateTable('users').set(patch).where('id', '=', id).execute();
   }
@@ -181,6 +185,7 @@ export class IdentityRepo {
     await this.db.insertInto('groups').values(row).execute();
   }
   async updateGroup(id: string, patch: Partial<GroupRow>): Promise<void> {
+    if (Object.keys(patch).length === 0) return;
     this.generation++;
     await this.db.updateTable('groups').set(patch).where('id', '=', id).execute();
   }
@@ -230,6 +235,7 @@ export class IdentityRepo {
     await this.db.insertInto('roles').values(row).execute();
   }
   async updateRole(id: string, patch: Partial<RoleRow>): Promise<void> {
+    if (Object.keys(patch).length === 0) return;
     this.generation++;
     await this.db.updateTable('roles').set(patch).where('id', '=', id).execute();
   }
@@ -316,6 +322,7 @@ export class IdentityRepo {
     await this.db.insertInto('regions').values(row).execute();
   }
   async updateRegion(id: string, patch: Partial<RegionRow>): Promise<void> {
+    if (Object.keys(patch).length === 0) return;
     this.generation++;
     await this.db.updateTable('regions').set(patch).where('id', '=', id).execute();
   }
@@ -337,6 +344,7 @@ export class IdentityRepo {
     await this.db.insertInto('services').values(row).execute();
   }
   async updateService(id: string, patch: Partial<ServiceRow>): Promise<void> {
+    if (Object.keys(patch).length === 0) return;
     this.generation++;
     await this.db.updateTable('services').set(patch).where('id', '=', id).execute();
   }
@@ -359,6 +367,7 @@ export class IdentityRepo {
     await this.db.insertInto('endpoints').values(row).execute();
   }
   async updateEndpoint(id: string, patch: Partial<EndpointRow>): Promise<void> {
+    if (Object.keys(patch).length === 0) return;
     this.generation++;
     await this.db.updateTable('endpoints').set(patch).where('id', '=', id).execute();
   }

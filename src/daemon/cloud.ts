@@ -7,6 +7,7 @@ import { IdentityService } from '../core/identity/service.js';
 import { TokenSigner } from '../core/identity/tokens.js';
 import type { CloudContext, ServicePlugin } from '../api/context.js';
 import { buildServer, VERSION } from '../api/server.js';
+import { defaultDashboardDir } from '../api/dashboard/plugin.js';
 import { identityPlugin } from '../api/identity/plugin.js';
 import { openStore } from '../store/db.js';
 import { IdentityRepo } from '../store/identity/repo.js';
@@ -90,7 +91,7 @@ export async function startCloud(cfg: Config, opts: StartOptions = {}): Promise<
 
   const ctx: CloudContext = { cfg, store, identity, log, baseUrl, startedAt: new Date() };
   step('starting the API server');
-  const app = await buildServer(ctx, PLUGINS);
+  const app = await buildServer(ctx, PLUGINS, { dashboardDir: defaultDashboardDir() });
   try {
     await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
   } catch (err) {

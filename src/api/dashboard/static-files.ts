@@ -1,0 +1,85 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { extname, join, relative, sep } from 'node:path';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
+
+/** One built file of the dashboard, held in memory with its compressed forms. */
+export interface StaticFile {
+  /** URL path, e.g. "/assets/index-3f2a.js". */
+  path: string;
+  type: string;
+  etag: string;
+  raw: Buffer;
+  gzip?: Buffer;
+  br?: Buffer;
+  /** Vite names files under assets/ by content hash: they never change under one name. */
+  immutable: boolean;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+  '.map': 'application/json',
+};
+
+const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.svg', '.txt', '.map']);
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...walk(full));
+    else out.push(full);
+  }
+  return out;
+}
+
+/**
+ * Reads a built dashboard (Vite's dist/) into memory, compressing what is
+ * worth it once at start-up so each request is a buffer write. The bundle
+ * is a few hundred kilobytes; source maps are left out.
+ */
+export function loadStaticFiles(distDir: string): Map<string, StaticFile> {
+  const files = new Map<string, StaticFile>();
+  for (const full of walk(distDir)) {
+    const ext = extname(full).toLowerCase();
+    if (ext === '.map') continue;
+    const rel = relative(distDir, full).split(sep).join('/');
+    const raw = readFileSync(full);
+    const file: StaticFile = {
+      path: `/${rel}`,
+      type: TYPES[ext] ?? 'application/octet-stream',
+      etag: `"${createHash('sha256').update(raw).digest('base64url').slice(0, 27)}"`,
+      raw,
+      immutable: rel.startsWith('assets/'),
+    };
+    if (COMPRESSIBLE.has(ext) && raw.length > 512) {
+      file.gzip = gzipSync(raw, { level: 9 });
+      file.br = brotliCompressSync(raw, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: raw.length } });
+    }
+    files.set(file.path, file);
+  }
+  return files;
+}
+
+/** Picks the smallest encoding the client accepts: br, then gzip, then identity. */
+export function pickEncoding(file: StaticFile, acceptEncoding: string | undefined): { body: Buffer; encoding?: 'br' | 'gzip' } {
+  const accepted = new Set(
+    (acceptEncoding ?? '')
+      .split(',')
+      .map((s) => s.trim().split(';'))
+      .filter((parts) => !parts.slice(1).some((p) => /^\s*q=0(\.0*)?\s*$/.test(p)))
+      .map((parts) => (parts[0] ?? '').trim().toLowerCase()),
+  );
+  if (file.br && accepted.has('br')) return { body: file.br, encoding: 'br' };
+  if (file.gzip && accepted.has('gzip')) return { body: file.gzip, encoding: 'gzip' };
+  return { body: file.raw };
+}

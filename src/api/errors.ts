@@ -62,12 +62,15 @@ export const neutronError: ErrorRenderer = (e) => ({
   NeutronError: { type: e.type ?? NEUTRON_TYPES[e.code] ?? 'HTTPInternalServerError', message: e.message, detail: e.detail ?? '' },
 });
 
-/** Glance answers errors as webob does; clients print `message`. */
+/**
+ * Glance answers errors as webob renders them for a JSON client: a flat
+ * {"message", "code": "404 Not Found", "title"}; openstacksdk (and so the
+ * CLI) prints `message`.
+ */
 export const glanceError: ErrorRenderer = (e) => ({
-  code: e.status,
-  title: titleOf(e.status),
   message: e.message,
-  error: { code: e.status, title: titleOf(e.status), message: e.message },
+  code: `${e.status} ${titleOf(e.status)}`,
+  title: titleOf(e.status),
 });
 
 /**

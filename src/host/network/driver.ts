@@ -91,6 +91,8 @@ export interface LegSpec {
   mac: string;
   /** The port's addresses with their subnet's prefix length, "a.b.c.d/len". */
   cidrs: string[];
+  /** The network's MTU (default: the router's or DHCP spec's). */
+  mtu?: number;
 }
 
 export interface RouteSpec {

@@ -58,7 +58,7 @@ export async function ensureLegs(
     want.add(name);
     const bridge = ctx.names.bridge(leg.networkId);
     if (!(await host.link(bridge))) throw new Error(`bridge ${bridge} of network ${leg.networkId} does not exist yet`);
-    if (await host.ensureVeth({ name: ctx.names.vethHost(leg.portId), peer: name, peerNetns: ns, mtu, bridge, peerMac: normMac(leg.mac) })) changed = true;
+    if (await host.ensureVeth({ name: ctx.names.vethHost(leg.portId), peer: name, peerNetns: ns, mtu: leg.mtu ?? mtu, bridge, peerMac: normMac(leg.mac) })) changed = true;
     const cidrs = [...leg.cidrs, ...(extraCidrs ?? [])].map((c) => (c.includes('/') ? `${addrOf(c)}/${c.split('/')[1]}` : `${normCidr4(c)}/32`));
     if (await inNs.ensureAddrs(name, cidrs)) changed = true;
   }

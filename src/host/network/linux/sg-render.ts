@@ -31,9 +31,12 @@ import { isIp4OrCidr, normCidr4 } from '../addr.js';
  */
 
 /**
- * Layout versions, carried as the name of an empty chain (c_layout_*):
- * nft 1.0.6 does not print table comments in JSON. A table whose layout
- * differs from the code's is rebuilt.
+ * Layout versions, carried in the name of an empty marker chain
+ * (c_layout_<version>_<token>): nft 1.0.6 does not print table comments in
+ * JSON. A table whose layout differs from the code's is rebuilt. The
+ * random token changes whenever we make the table, so `nft list chain` of
+ * the marker (a few ms, unlike `nft list tables`, which reads every rule)
+ * tells whether the table is still the one we read.
  */
 export const PORT_SECURITY_VERSION = 'c_layout_ps1';
 export const SG_VERSION = 'c_layout_sg1';
@@ -57,12 +60,12 @@ export function hashLines(lines: readonly string[]): string {
 }
 
 /** The bridge table, whole (without elements). */
-export function renderPortSecurityTable(table: string): string[] {
+export function renderPortSecurityTable(table: string, token: string): string[] {
   const t = `bridge ${table}`;
   return [
     `table ${t} {`,
     '  comment "stacklet port security"',
-    `  chain ${PORT_SECURITY_VERSION} {`,
+    `  chain ${PORT_SECURITY_VERSION}_${token} {`,
     '  }',
     '  map port_mark { type ifname : mark; }',
     '  set mac_ok { type ifname . ether_addr; }',
@@ -98,7 +101,7 @@ export function renderPortSecurityTable(table: string): string[] {
 }
 
 /** The inet table, whole (without per-port and per-group chains). */
-export function renderSgTable(table: string): string[] {
+export function renderSgTable(table: string, token: string): string[] {
   const t = `inet ${table}`;
   const judge = (hook: string, map: string): string[] => [
     `    type filter hook ${hook} priority 0; policy accept;`,
@@ -111,7 +114,7 @@ export function renderSgTable(table: string): string[] {
   return [
     `table ${t} {`,
     '  comment "stacklet security groups"',
-    `  chain ${SG_VERSION} {`,
+    `  chain ${SG_VERSION}_${token} {`,
     '  }',
     '  map zone { typeof iifname : ct zone; }',
     '  map egress { type mark : verdict; }',

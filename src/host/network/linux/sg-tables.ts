@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { HostExec } from '../../exec.js';
 import type { AddressPair, SecurityGroupRuleSpec } from '../driver.js';
 import { coverCidrs4, normMac } from '../addr.js';
@@ -22,10 +23,11 @@ import {
  * changed by deltas. A mirror of both tables (loaded with one
  * `nft -j list table` each) is compared with what a call wants; the
  * difference goes to the kernel as one `nft -f -` transaction. Each call
- * first checks the tables' handles (`nft -j list tables`, cheap): a table
- * deleted or replaced behind our back reloads the mirror, and a failed
+ * first checks that each table's layout marker chain (named with a token
+ * made when we created the table) is still there: a table deleted or
+ * replaced behind our back reloads the mirror, and a failed
  * transaction reloads it and tries once more. So a steady-state change
- * costs a handle check plus one small transaction, whatever the number of
+ * costs a marker check plus one small transaction, whatever the number of
  * ports: no full rebuilds.
  */
 
@@ -103,13 +105,14 @@ export class SecurityTables {
   private async ready(): Promise<{ m: Mirror; changed: boolean }> {
     const m = await this.load();
     const lines: string[] = [];
-    if (m.ps.handle < 0 || m.ps.comment !== PORT_SECURITY_VERSION) {
+    const token = randomBytes(4).toString('hex');
+    if (m.ps.handle < 0 || !m.ps.comment?.startsWith(`${PORT_SECURITY_VERSION}_`)) {
       if (m.ps.handle >= 0) lines.push(`delete table bridge ${this.ps}`);
-      lines.push(...renderPortSecurityTable(this.ps));
+      lines.push(...renderPortSecurityTable(this.ps, token));
     }
-    if (m.sg.handle < 0 || m.sg.comment !== SG_VERSION) {
+    if (m.sg.handle < 0 || !m.sg.comment?.startsWith(`${SG_VERSION}_`)) {
       if (m.sg.handle >= 0) lines.push(`delete table inet ${this.sg}`);
-      lines.push(...renderSgTable(this.sg));
+      lines.push(...renderSgTable(this.sg, token));
     }
     if (lines.length === 0) return { m, changed: false };
     await this.nft.apply(lines);
@@ -118,14 +121,14 @@ export class SecurityTables {
   }
 
   private async load(): Promise<Mirror> {
-    const handles = await this.nft.tableHandles();
-    const psHandle = handles.get(`bridge ${this.ps}`) ?? -1;
-    const sgHandle = handles.get(`inet ${this.sg}`) ?? -1;
-    if (this.mirror && this.mirror.ps.handle === psHandle && this.mirror.sg.handle === sgHandle) return this.mirror;
+    const cur = this.mirror;
+    if (cur?.ps.comment && cur.sg.comment) {
+      const [ps, sg] = await Promise.all([this.nft.hasChain('bridge', this.ps, cur.ps.comment), this.nft.hasChain('inet', this.sg, cur.sg.comment)]);
+      if (ps && sg && this.mirror === cur) return cur;
+    }
     const empty = (): NftTableState => ({ handle: -1, comment: null, chains: new Map(), sets: new Map(), maps: new Map() });
-    const ps = psHandle >= 0 ? ((await this.nft.readTable('bridge', this.ps)) ?? empty()) : empty();
-    const sg = sgHandle >= 0 ? ((await this.nft.readTable('inet', this.sg)) ?? empty()) : empty();
-    this.mirror = { ps, sg };
+    const [ps, sg] = await Promise.all([this.nft.readTable('bridge', this.ps), this.nft.readTable('inet', this.sg)]);
+    this.mirror = { ps: ps ?? empty(), sg: sg ?? empty() };
     return this.mirror;
   }
 

@@ -10,6 +10,7 @@ import { buildServer, VERSION } from '../api/server.js';
 import { defaultDashboardDir } from '../api/dashboard/plugin.js';
 import { identityPlugin } from '../api/identity/plugin.js';
 import { imagePlugin } from '../api/image/plugin.js';
+import { networkPlugin } from '../api/network/plugin.js';
 import { openStore } from '../store/db.js';
 import { IdentityRepo } from '../store/identity/repo.js';
 import { cloudsYaml } from './clouds.js';
@@ -17,7 +18,7 @@ import { dataFiles, type RunState } from './files.js';
 import { loadOrCreateSecrets, loadOrCreateTokenKey } from './secrets.js';
 
 /** Every OpenStack service this process serves, in catalog order. */
-export const PLUGINS: ServicePlugin[] = [identityPlugin, imagePlugin];
+export const PLUGINS: ServicePlugin[] = [identityPlugin, imagePlugin, networkPlugin];
 
 export class StartupError extends Error {
   override name = 'StartupError';

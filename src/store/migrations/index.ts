@@ -1,6 +1,8 @@
 import type { Migration } from 'kysely';
 import * as m001 from './001_identity.js';
 import * as m010 from './010_image.js';
+import * as m020 from './020_changes.js';
+import * as m021 from './021_network.js';
 
 /**
  * Every migration, by name. Names sort in the order they run; ranges are
@@ -10,4 +12,6 @@ import * as m010 from './010_image.js';
 export const MIGRATIONS: Record<string, Migration> = {
   '001_identity': m001,
   '010_image': m010,
+  '020_changes': m020,
+  '021_network': m021,
 };

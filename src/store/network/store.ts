@@ -1,0 +1,58 @@
+import { changeFeedOf, type ChangeBatch, type ChangeFeed } from '../changes.js';
+import type { Db } from '../db.js';
+import { IpamRepo } from './ipam.repo.js';
+import { NetworkMetaRepo } from './meta.repo.js';
+import { NetworksRepo } from './networks.repo.js';
+import { PortsRepo } from './ports.repo.js';
+import { RoutersRepo } from './routers.repo.js';
+import { SecurityGroupsRepo } from './secgroups.repo.js';
+
+/** Every Neutron repository, bound to one executor (the store, or one transaction). */
+export class NetworkRepos {
+  readonly networks: NetworksRepo;
+  readonly ports: PortsRepo;
+  readonly ipam: IpamRepo;
+  readonly routers: RoutersRepo;
+  readonly secgroups: SecurityGroupsRepo;
+  readonly meta: NetworkMetaRepo;
+
+  constructor(readonly db: Db) {
+    this.networks = new NetworksRepo(db);
+    this.ports = new PortsRepo(db);
+    this.ipam = new IpamRepo(db);
+    this.routers = new RoutersRepo(db);
+    this.secgroups = new SecurityGroupsRepo(db);
+    this.meta = new NetworkMetaRepo(db);
+  }
+}
+
+/**
+ * Neutron's store: `read` for queries outside a transaction, `write` for a
+ * change: one transaction whose change events (see store/changes.ts) commit
+ * with it and are published after it.
+ */
+export class NetworkStore {
+  readonly read: NetworkRepos;
+  readonly feed: ChangeFeed;
+
+  constructor(readonly db: Db) {
+    this.read = new NetworkRepos(db);
+    this.feed = changeFeedOf(db);
+  }
+
+  write<T>(fn: (r: NetworkRepos, changes: ChangeBatch) => Promise<T>): Promise<T> {
+    return this.feed.write((trx, batch) => fn(new NetworkRepos(trx), batch));
+  }
+}
+
+const STORES = new WeakMap<object, NetworkStore>();
+
+/** The one NetworkStore of a database handle (the API and the reconcilers share it, and so its change feed). */
+export function networkStoreOf(db: Db): NetworkStore {
+  let s = STORES.get(db);
+  if (!s) {
+    s = new NetworkStore(db);
+    STORES.set(db, s);
+  }
+  return s;
+}

@@ -139,7 +139,8 @@ describe('host network: Linux driver in a sandbox namespace', { timeout: 300_000
     await new Promise<void>((r) => (metadataServer ? metadataServer.close(() => r()) : r()));
     if (dir) await rm(dir, { recursive: true, force: true });
     // Nothing with the test prefix may remain: no namespace, no link in the machine's own namespace.
-    const left = (await run.run(['ip', 'netns', 'list'], { readOnly: true })).stdout.split('\n').filter((l) => l.includes(`${process.pid}`) || l.startsWith('slh-q'));
+    const ours = new Set([SANDBOX, M1_NS, M2_NS, `${PREFIX}-qr-${ROUTER}`, `${PREFIX}-qd-${NET}`]);
+    const left = (await run.run(['ip', 'netns', 'list'], { readOnly: true })).stdout.split('\n').filter((l) => ours.has(l.split(' ')[0] ?? ''));
     assert.deepEqual(left, [], `namespaces left behind: ${left.join(', ')}`);
     const links = (await run.run(['ip', '-o', 'link', 'show'], { readOnly: true })).stdout.split('\n').filter((l) => /^\d+: slh/.test(l));
     assert.deepEqual(links, [], 'links left in the root namespace');

@@ -1,0 +1,312 @@
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
+import type { Page } from 'playwright-core';
+import { REPO_ROOT, TestCloud } from '../helpers/cloud.js';
+import { ARTIFACTS, keyboardAudit, launchBrowser, logIn, openPage, type Browser } from './dashboard-browser.js';
+
+/**
+ * The dashboard in a real browser (Debian's chromium through playwright-core)
+ * against a real Stacklet: log in, every page, roles, project isolation, bad
+ * input, keyboard and axe-core checks. The parts that need an API that is not
+ * in this build's catalog yet are skipped with that reason, never faked.
+ */
+
+type Row = Record<string, unknown>;
+
+// In-page code (page.evaluate) runs in the browser; these name what it reads there.
+declare const localStorage: Record<string, string>;
+declare const sessionStorage: Record<string, string>;
+declare const document: { cookie: string };
+
+let c: TestCloud;
+let browser: Browser;
+let services = new Set<string>();
+const pw = { reader: 'reader-pw-1', other: 'other-pw-1' };
+
+const DIST = join(REPO_ROOT, 'dashboard', 'dist', 'index.html');
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** axe-core on the current page: no serious or critical violation. */
+async function axe(page: Page, where: string): Promise<void> {
+  const r = await new AxeBuilder({ page }).analyze();
+  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(
+    bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`),
+    [],
+    `axe on ${where}`,
+  );
+}
+
+async function demoPage(): Promise<Page> {
+  const page = await browser.newPage();
+  await logIn(page, c.baseUrl, 'demo', c.secrets.demoPassword);
+  return page;
+}
+
+function needs(t: TestContext, ...types: string[]): boolean {
+  const missing = types.filter((x) => !services.has(x));
+  if (missing.length) t.skip(`the ${missing.join(' and ')} API is not in this build's catalog yet`);
+  return missing.length === 0;
+}
+
+before(async () => {
+  assert.ok(existsSync(DIST), `the dashboard is not built (${DIST}): run scripts/setup.sh, or cd dashboard && npm ci && npm run build`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  c = await TestCloud.start();
+  const admin = await c.token('admin');
+  const health = (await c.api<{ services: { type: string }[] }>('GET', '/healthz')).body;
+  services = new Set(health.services.map((s) => s.type));
+  // A reader on demo, and a member of another project.
+  await c.os(['user', 'create', '--password', pw.reader, '--project', 'demo', 'rita']);
+  await c.os(['role', 'add', '--project', 'demo', '--user', 'rita', 'reader']);
+  await c.os(['project', 'create', 'other']);
+  await c.os(['user', 'create', '--password', pw.other, '--project', 'other', 'otto']);
+  await c.os(['role', 'add', '--project', 'other', '--user', 'otto', 'member']);
+  // The project switcher lists the projects the user has a role on, as Keystone's /v3/auth/projects does.
+  await c.os(['role', 'add', '--project', 'demo', '--user', 'admin', 'admin']);
+  assert.ok(admin);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await c?.stop();
+});
+
+describe('serving', () => {
+  test('the app shell at / and at client routes; APIs keep their JSON errors', async () => {
+    const root = await fetch(`${c.baseUrl}/`, { headers: { accept: 'text/html' } });
+    assert.equal(root.status, 200);
+    assert.match(root.headers.get('content-type') ?? '', /text\/html/);
+    assert.equal(root.headers.get('cache-control'), 'no-cache');
+    assert.match(root.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    const html = await root.text();
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    assert.ok(asset, html);
+
+    const deep = await fetch(`${c.baseUrl}/instances/abc`, { headers: { accept: 'text/html' } });
+    assert.equal(deep.status, 200);
+    assert.equal(await deep.text(), html);
+
+    const js = await fetch(`${c.baseUrl}${asset}`, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(js.status, 200);
+    assert.equal(js.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    const etag = js.headers.get('etag') ?? '';
+    assert.equal((await fetch(`${c.baseUrl}${asset}`, { headers: { 'if-none-match': etag } })).status, 304);
+
+    const api = await c.api<Row>('GET', '/nowhere', { headers: { accept: 'application/json' } });
+    assert.equal(api.status, 404);
+    assert.ok((api.body['error'] as Row)['message']);
+    const keystone = await fetch(`${c.baseUrl}/identity/v3/nothing-here`, { headers: { accept: 'text/html' } });
+    assert.ok(keystone.status === 401 || keystone.status === 404, `${keystone.status}`);
+    assert.match(keystone.headers.get('content-type') ?? '', /json/, 'a path under an API prefix is never the app shell');
+    assert.equal((await fetch(`${c.baseUrl}/assets/missing.js`, { headers: { accept: 'text/html' } })).status, 404);
+  });
+});
+
+describe('logging in', () => {
+  test('a wrong password shows Keystone’s own message', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${c.baseUrl}/`);
+    await page.getByLabel('User name').fill('demo');
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    const direct = await c.api<{ error: { message: string } }>('POST', '/identity/v3/auth/tokens', {
+      body: { auth: { identity: { methods: ['password'], password: { user: { name: 'demo', domain: { name: 'Default' }, password: 'not-the-password' } } } } },
+    });
+    assert.equal(direct.status, 401);
+    assert.equal((await alert.textContent())?.trim(), direct.body.error.message);
+    await shot(page, '00-login-error');
+    await axe(page, 'the login page');
+    await page.close();
+  });
+
+  test('demo logs in, sees the overview; the token is in memory only, so a reload asks again; log out revokes', async () => {
+    const page = await demoPage();
+    await page.getByText('Overview of project demo').waitFor();
+    await shot(page, '01-overview');
+    await axe(page, 'the overview');
+    const stored = await page.evaluate(() => JSON.stringify({ l: { ...localStorage }, s: { ...sessionStorage }, c: document.cookie }));
+    assert.equal(stored, JSON.stringify({ l: {}, s: {}, c: '' }));
+    assert.equal((await browser.context.cookies()).length, 0);
+
+    await page.reload();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await logIn(page, c.baseUrl, 'demo', c.secrets.demoPassword);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await page.close();
+  });
+
+  test('the overview shows quota bars from Nova limits and Neutron quota details', async (t) => {
+    if (!needs(t, 'compute', 'network')) return;
+    const page = await demoPage();
+    for (const label of ['Instances', 'vCPUs', 'RAM', 'Floating IPs', 'Security groups']) {
+      await page.getByRole('progressbar', { name: new RegExp(`^${label}:`) }).waitFor();
+    }
+    await page.close();
+  });
+
+  test('the admin switches projects with the project switcher', async () => {
+    const page = await browser.newPage();
+    await logIn(page, c.baseUrl, 'admin', c.secrets.adminPassword);
+    await page.getByText('Overview of project admin').waitFor();
+    await page.getByLabel('Project', { exact: true }).selectOption({ label: 'demo' });
+    await page.getByText('Overview of project demo').waitFor();
+    await page.close();
+  });
+});
+
+describe('every page', () => {
+  const PAGES = ['Overview', 'Instances', 'Network topology', 'Networks', 'Floating IPs', 'Security groups', 'Images', 'Key pairs'];
+  const ADMIN = ['Projects', 'Users', 'Roles', 'Hypervisors'];
+
+  test('renders for demo, passes axe with no serious or critical violation, and every control is reachable by keyboard with a label', async () => {
+    const page = await demoPage();
+    for (const [i, label] of PAGES.entries()) {
+      await openPage(page, label);
+      await shot(page, `1${i}-${label.toLowerCase().replace(/\W+/g, '-')}`);
+      await axe(page, label);
+      const kb = await keyboardAudit(page);
+      assert.deepEqual(kb.unnamed, [], `${label}: reached by keyboard without a name`);
+      assert.deepEqual(kb.unreachable, [], `${label}: not reachable by keyboard`);
+    }
+    assert.equal(await page.getByRole('link', { name: 'Projects' }).count(), 0, 'demo has no admin pages');
+    await page.close();
+  });
+
+  test('the admin pages render for admin and pass the same checks', async () => {
+    const page = await browser.newPage();
+    await logIn(page, c.baseUrl, 'admin', c.secrets.adminPassword);
+    for (const [i, label] of ADMIN.entries()) {
+      await openPage(page, label);
+      await shot(page, `2${i}-admin-${label.toLowerCase()}`);
+      await axe(page, `admin ${label}`);
+      const kb = await keyboardAudit(page);
+      assert.deepEqual(kb.unnamed, [], `${label}: reached by keyboard without a name`);
+      assert.deepEqual(kb.unreachable, [], `${label}: not reachable by keyboard`);
+    }
+    await openPage(page, 'Users');
+    await page.getByRole('cell', { name: 'rita', exact: true }).waitFor();
+    await openPage(page, 'Roles');
+    await page.getByRole('cell', { name: 'user rita' }).first().waitFor();
+    await page.close();
+  });
+});
+
+describe('admin forms', () => {
+  test('create a project; a duplicate name shows Keystone’s message next to the name field and creates nothing', async () => {
+    const page = await browser.newPage();
+    await logIn(page, c.baseUrl, 'admin', c.secrets.adminPassword);
+    await openPage(page, 'Projects');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create a project' });
+    await dialog.getByLabel('Project name').fill('web-team');
+    await dialog.getByRole('button', { name: 'Create project' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('cell', { name: 'web-team', exact: true }).waitFor();
+
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await dialog.getByLabel('Project name').fill('web-team');
+    await dialog.getByRole('button', { name: 'Create project' }).click();
+    const fieldError = dialog.locator('.field-invalid .field-error');
+    await fieldError.waitFor();
+    const direct = await c.api<{ error: { message: string } }>('POST', '/identity/v3/projects', {
+      token: await c.token('admin'),
+      body: { project: { name: 'web-team', domain_id: 'default' } },
+    });
+    assert.equal(direct.status, 409);
+    assert.equal((await fieldError.textContent())?.trim(), direct.body.error.message);
+    assert.equal(await dialog.getByLabel('Project name').getAttribute('aria-invalid'), 'true');
+    await shot(page, '30-duplicate-project');
+    await axe(page, 'the create-project dialog with an error');
+    const rows = await c.osJson<Row[]>(['project', 'list']);
+    assert.equal(rows.filter((r) => r['Name'] === 'web-team').length, 1);
+    await page.keyboard.press('Escape');
+    await page.close();
+  });
+});
+
+describe('roles and projects', () => {
+  test('a reader sees the pages but every change is disabled, with the reason', async () => {
+    const page = await browser.newPage();
+    await logIn(page, c.baseUrl, 'rita', pw.reader);
+    await page.getByText('(reader)').waitFor();
+    const checks: [string, string][] = [
+      ['Instances', 'Launch instance'],
+      ['Networks', 'Create network'],
+      ['Floating IPs', 'Allocate floating IP'],
+      ['Security groups', 'Create security group'],
+      ['Images', 'Upload image'],
+      ['Key pairs', 'Create key pair'],
+    ];
+    let checked = 0;
+    for (const [pageName, button] of checks) {
+      await openPage(page, pageName);
+      const b = page.getByRole('button', { name: button });
+      if ((await b.count()) === 0) continue; // that service is not in the catalog yet: the page says so
+      assert.equal(await b.getAttribute('aria-disabled'), 'true', `${button} is disabled for a reader`);
+      assert.match((await b.getAttribute('title')) ?? '', /reader/);
+      checked++;
+      if (pageName === 'Instances') {
+        await b.click();
+        assert.equal(await page.getByRole('dialog').count(), 0, 'clicking a disabled button opens nothing');
+        await shot(page, '40-reader-instances');
+      }
+    }
+    assert.ok(checked >= 1, 'at least one page with a create button was checked');
+    await page.close();
+  });
+
+  test('the API refuses the reader anyway', async (t) => {
+    if (!needs(t, 'network')) return;
+    const token = await c.token({ user: 'rita', password: pw.reader, project: 'demo' });
+    const r = await c.api('POST', '/network/v2.0/networks', { token, body: { network: { name: 'sneaky' } } });
+    assert.equal(r.status, 403, r.text);
+  });
+});
+
+describe('networks (needs the network API)', () => {
+  test('an invalid CIDR shows Neutron’s message next to the range field, and no network is left half-made', async (t) => {
+    if (!needs(t, 'network')) return;
+    const page = await demoPage();
+    await openPage(page, 'Networks');
+    await page.getByRole('button', { name: 'Create network' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create a network' });
+    await dialog.getByLabel('Network name').fill('half-made');
+    await dialog.getByLabel('Subnet range (CIDR)').fill('10.0.300.0/24');
+    await dialog.getByRole('button', { name: 'Create network' }).click();
+    const err = dialog.locator('.field-invalid').filter({ has: page.getByLabel('Subnet range (CIDR)') }).locator('.field-error');
+    await err.waitFor();
+    assert.match((await err.textContent()) ?? '', /cidr|10\.0\.300\.0/i);
+    await shot(page, '50-invalid-cidr');
+    const nets = await c.osJson<Row[]>(['network', 'list'], { cloud: 'stacklet' });
+    assert.equal(nets.filter((n) => n['Name'] === 'half-made').length, 0, 'the network was removed again');
+
+    await dialog.getByLabel('Subnet range (CIDR)').fill('10.9.0.0/24');
+    await dialog.getByRole('button', { name: 'Create network' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('cell', { name: 'half-made', exact: true }).waitFor();
+    const subnets = await c.osJson<Row[]>(['subnet', 'list'], { cloud: 'stacklet' });
+    assert.ok(subnets.some((s) => s['Subnet'] === '10.9.0.0/24'));
+    await page.close();
+  });
+
+  test('a member of another project sees none of demo’s networks', async (t) => {
+    if (!needs(t, 'network')) return;
+    const page = await browser.newPage();
+    await logIn(page, c.baseUrl, 'otto', pw.other);
+    await openPage(page, 'Networks');
+    await page.waitForTimeout(500);
+    assert.equal(await page.getByRole('cell', { name: 'half-made', exact: true }).count(), 0);
+    await page.close();
+  });
+});

@@ -207,6 +207,27 @@ describe('host network: more of the Linux driver', { timeout: 300_000 }, () => {
     assert.ok(!after.securityGroups.includes(driver.names.key(SG_OTHER)));
   });
 
+  test('concurrent ensures are serialised: every port gets its own mark', async () => {
+    const specs: PortSpec[] = Array.from({ length: 12 }, (_, i) => ({
+      portId: randomUUID(),
+      networkId: NET_B,
+      mac: mac(0x40 + i),
+      fixedIps: [`10.0.0.${100 + i}`],
+      portSecurity: true,
+      securityGroupIds: [SG],
+      allowedAddressPairs: [],
+      mtu: 1500,
+      plug: 'tap',
+    }));
+    await Promise.all(specs.map((p) => driver.ensurePort(p)));
+    const out = await run.run(['nft', '-j', 'list', 'map', 'bridge', `${PREFIX}_ps`, 'port_mark'], { netns: SANDBOX, readOnly: true });
+    const elems = (JSON.parse(out.stdout) as { nftables: { map?: { elem?: [string, number][] } }[] }).nftables.find((x) => x.map)?.map?.elem ?? [];
+    const ours = elems.filter(([ifname]) => specs.some((p) => driver.names.tap(p.portId) === ifname));
+    assert.equal(ours.length, specs.length);
+    assert.equal(new Set(elems.map(([, mark]) => mark)).size, elems.length, 'marks are unique');
+    await Promise.all(specs.map((p) => driver.removePort(p.portId)));
+  });
+
   test('every kind of rule is accepted by the kernel and changes apply in one transaction', async () => {
     const zoo: SecurityGroupRuleSpec[] = [
       rule('z01', 'ingress', { protocol: 'tcp', portRangeMin: 22, portRangeMax: 22, remoteIpPrefix: '0.0.0.0/0' }),

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SpawnExec, type ExecEvent } from '../../src/host/exec.js';
 import type { DhcpSpec, PortSpec, RouterSpec, SecurityGroupRuleSpec, SecurityGroupSpec } from '../../src/host/network/driver.js';
-import { LinuxNetworkDriver } from '../../src/host/network/linux/driver.js';
+import { LinuxNetworkDriver, type LinuxNetworkDriverOptions } from '../../src/host/network/linux/driver.js';
 import { run, pingFrom, startGreeter, tcpHello, TestMachine, tryRun, writeDhcpScript, type Lease } from './host-network-machines.js';
 
 /**
@@ -55,6 +55,7 @@ describe('host network: Linux driver in a sandbox namespace', { timeout: 300_000
   const exec = new SpawnExec((e) => events.push(e));
   let dir = '';
   let driver: LinuxNetworkDriver;
+  let driverOptions: LinuxNetworkDriverOptions;
   let metadataServer: Server;
   let dhcpScript = '';
   let m1: TestMachine;
@@ -126,7 +127,8 @@ describe('host network: Linux driver in a sandbox namespace', { timeout: 300_000
       res.end(JSON.stringify({ path: req.url, forwardedFor: req.headers['x-forwarded-for'], routerId: req.headers['x-stacklet-router-id'], networkId: req.headers['x-stacklet-network-id'] }));
     });
     await new Promise<void>((r) => metadataServer.listen(socketPath, r));
-    driver = new LinuxNetworkDriver({ prefix: PREFIX, sandbox: SANDBOX, stateDir: join(dir, 'state'), metadataUpstream: { socketPath }, exec, leaseSeconds: 600 });
+    driverOptions = { prefix: PREFIX, sandbox: SANDBOX, stateDir: join(dir, 'state'), metadataUpstream: { socketPath }, exec, leaseSeconds: 600 };
+    driver = new LinuxNetworkDriver(driverOptions);
     await driver.ensureHost();
     m1 = await TestMachine.create(M1_NS, SANDBOX, driver.names.tap(P1), MAC1);
     m2 = await TestMachine.create(M2_NS, SANDBOX, driver.names.tap(P2), MAC2);
@@ -247,6 +249,22 @@ describe('host network: Linux driver in a sandbox namespace', { timeout: 300_000
     await driver.refresh();
     assert.equal(await ensureAll(), 0);
     assert.equal(await snapshot(), before);
+  });
+
+  test('after a Stacklet restart, a new driver finds everything in place (dnsmasq by its pid file) and changes nothing on the host', async () => {
+    const pidFile = join(dir, 'state', 'dhcp', NET, 'dnsmasq.pid');
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    // The old process's in-process metadata listeners go with it.
+    await driver.close();
+    driver = new LinuxNetworkDriver(driverOptions);
+    const before = await snapshot();
+    const mark = events.length;
+    await ensureAll();
+    assert.deepEqual(events.slice(mark).filter((e) => !e.readOnly).map((e) => e.argv.join(' ')), []);
+    assert.equal(Number((await readFile(pidFile, 'utf8')).trim()), pid, 'the same dnsmasq, found again');
+    assert.equal(await snapshot(), before);
+    const md = JSON.parse(await m1.exec(['busybox', 'wget', '-q', '-O', '-', 'http://169.254.169.254/'])) as { routerId: string };
+    assert.equal(md.routerId, ROUTER, 'the new process serves metadata again');
   });
 
   test('a wiped host (namespaces, tables, bridges, dnsmasq gone) comes back with one pass of ensures', async () => {

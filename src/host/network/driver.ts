@@ -180,6 +180,7 @@ export interface NetworkDriver {
   ensureNetwork(spec: NetworkSpec): Promise<EnsureResult & { binding: NetworkBinding }>;
   removeNetwork(networkId: string): Promise<EnsureResult>;
   ensurePort(spec: PortSpec): Promise<EnsureResult & { binding: PortBinding }>;
+  /** Removes the port's tap and filtering; also a leaked host-side leg with the port's key (inventory().legs). */
   removePort(portId: string): Promise<EnsureResult>;
   ensureSecurityGroup(spec: SecurityGroupSpec): Promise<EnsureResult>;
   removeSecurityGroup(groupId: string): Promise<EnsureResult>;

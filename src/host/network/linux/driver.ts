@@ -122,11 +122,13 @@ export class LinuxNetworkDriver implements NetworkDriver {
     return { changed, binding };
   }
 
+  /** Removes the port's tap and filtering, and a host-side leg with its key (a router or DHCP port's, left without its namespace). */
   async removePort(portId: string): Promise<EnsureResult> {
     const tap = this.names.tap(portId);
     const a = await this.host.removeLink(tap);
     const b = await this.sg.removePort(this.names.key(portId), tap);
-    return { changed: a || b };
+    const c = await this.host.removeLink(this.names.vethHost(portId));
+    return { changed: a || b || c };
   }
 
   async ensureSecurityGroup(spec: SecurityGroupSpec): Promise<EnsureResult> {
@@ -201,11 +203,6 @@ export class LinuxNetworkDriver implements NetworkDriver {
     inv.filteredPorts = sg.ports;
     inv.securityGroups = sg.groups;
     return inv;
-  }
-
-  /** Removes a host-side leg left without its namespace (by id key from inventory()). */
-  async removeLeg(portIdOrKey: string): Promise<EnsureResult> {
-    return { changed: await this.host.removeLink(this.names.vethHost(portIdOrKey)) };
   }
 
   async refresh(): Promise<void> {

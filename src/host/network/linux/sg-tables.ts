@@ -83,6 +83,8 @@ function mapOf(state: NftTableState, map: string): Map<string, string> {
 export class SecurityTables {
   private readonly nft: Nft;
   private mirror: Mirror | null = null;
+  /** Calls run one at a time: two deltas computed from one mirror would hand out the same mark. */
+  private queue: Promise<unknown> = Promise.resolve();
   private readonly ps: string;
   private readonly sg: string;
 
@@ -98,8 +100,14 @@ export class SecurityTables {
   }
 
   /** Makes both tables exist with the current layout; rebuilds one whose layout version differs. */
-  async ensureTables(): Promise<boolean> {
-    return (await this.ready()).changed;
+  ensureTables(): Promise<boolean> {
+    return this.serial(async () => (await this.ready()).changed);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 
   private async ready(): Promise<{ m: Mirror; changed: boolean }> {
@@ -133,7 +141,11 @@ export class SecurityTables {
   }
 
   /** Loads, makes the tables if needed, computes a delta, applies it; once more from a fresh read if the kernel refused. */
-  private async change(compute: (m: Mirror) => Delta): Promise<boolean> {
+  private change(compute: (m: Mirror) => Delta): Promise<boolean> {
+    return this.serial(() => this.changeNow(compute));
+  }
+
+  private async changeNow(compute: (m: Mirror) => Delta): Promise<boolean> {
     let { m, changed } = await this.ready();
     for (let attempt = 0; ; attempt++) {
       const delta = compute(m);
@@ -390,7 +402,11 @@ export class SecurityTables {
   }
 
   /** Id keys of ports and groups that have state in the tables. */
-  async inventory(): Promise<{ ports: string[]; groups: string[] }> {
+  inventory(): Promise<{ ports: string[]; groups: string[] }> {
+    return this.serial(() => this.inventoryNow());
+  }
+
+  private async inventoryNow(): Promise<{ ports: string[]; groups: string[] }> {
     const m = await this.load();
     const ports = new Set<string>();
     const groups = new Set<string>();
@@ -408,7 +424,11 @@ export class SecurityTables {
   }
 
   /** Both tables gone (host teardown). */
-  async removeTables(): Promise<boolean> {
+  removeTables(): Promise<boolean> {
+    return this.serial(() => this.removeTablesNow());
+  }
+
+  private async removeTablesNow(): Promise<boolean> {
     const a = await this.nft.deleteTable('bridge', this.ps);
     const b = await this.nft.deleteTable('inet', this.sg);
     this.mirror = null;

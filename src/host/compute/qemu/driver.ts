@@ -32,6 +32,11 @@ export interface QemuDriverOptions {
   /** The probe's answer (probe.ts). Tests pass TCG. */
   accel: AccelChoice;
   qemuBinary?: string;
+  /**
+   * Network namespace QEMU runs in (sandbox mode): QEMU opens taps by name,
+   * and a name means the tap in QEMU's own namespace.
+   */
+  netns?: string;
   /** TCG translation cache per instance (MiB); see docs/compute-driver.md for the measurements behind the default. */
   tbSizeMiB?: number;
   /** q35: spare PCIe root ports per instance for NIC hot-plug. */
@@ -92,6 +97,9 @@ export class QemuDriver implements ComputeDriver {
 
   constructor(private readonly opts: QemuDriverOptions) {
     this.binary = opts.qemuBinary ?? 'qemu-system-x86_64';
+    if (opts.netns !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/.test(opts.netns)) {
+      throw new ComputeError('InvalidSpec', `network namespace name ${JSON.stringify(opts.netns)} is not valid`);
+    }
     this.host = {
       prefix: opts.prefix,
       accel: opts.accel.accel,
@@ -174,11 +182,9 @@ export class QemuDriver implements ComputeDriver {
   async suspend(id: string): Promise<void> {
     const p = this.paths(id);
     await this.locked(id, async () => {
-      const pid = await findQemuPid(p.pidFile, id);
-      if (pid === undefined) {
-        if (await exists(p.savedState)) return;
-        throw new ComputeError('InvalidState', `instance ${id} is not running, so there is nothing to suspend`);
-      }
+      const found = await findQemuPid(p.pidFile, id);
+      if (found === undefined && (await exists(p.savedState))) return;
+      const pid = found ?? (await this.requireProcess(id, p, 'suspend'));
       await withQmp(p.qmpSocket, async (q) => {
         const before = await q.execute<{ status: string }>('query-status');
         await q.execute('stop');
@@ -386,7 +392,8 @@ export class QemuDriver implements ComputeDriver {
     const argv = renderQemuArgv(config);
     await this.writeRuntime(p, { config, startedAt: new Date().toISOString() });
     try {
-      return await startDaemonized(this.binary, argv, p.pidFile, id);
+      const launcher = this.opts.netns === undefined ? [] : ['ip', 'netns', 'exec', this.opts.netns];
+      return await startDaemonized([...launcher, this.binary], argv, p.pidFile, id);
     } catch (err) {
       throw err instanceof ComputeError ? new ComputeError('HostFailure', `starting instance ${id} failed: ${err.message}`, { cause: err }) : err;
     }

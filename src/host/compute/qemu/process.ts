@@ -11,11 +11,15 @@ import { run } from './exec.js';
  * instance's uuid and pid file (pids get reused).
  */
 
-/** Starts QEMU with argv ending in `-pidfile X -daemonize`; resolves with the daemon's pid. */
-export async function startDaemonized(binary: string, argv: readonly string[], pidFile: string, uuid: string, timeoutMs = 30_000): Promise<number> {
+/**
+ * Starts QEMU with argv ending in `-pidfile X -daemonize`; resolves with the
+ * daemon's pid. `command` is the binary, possibly behind a launcher that
+ * execs it (`ip netns exec NS qemu-system-x86_64`).
+ */
+export async function startDaemonized(command: readonly string[], argv: readonly string[], pidFile: string, uuid: string, timeoutMs = 30_000): Promise<number> {
   if (!argv.includes('-daemonize')) throw new Error('startDaemonized: argv must ask QEMU to daemonize');
   // The foreground QEMU exits once the daemon has finished initialising (or failed to, with its error on stderr).
-  await run([binary, ...argv], { timeoutMs });
+  await run([...command, ...argv], { timeoutMs });
   const pid = await findQemuPid(pidFile, uuid);
   if (pid === undefined) throw new ComputeError('HostFailure', `QEMU started but its pid file ${pidFile} names no live QEMU`);
   return pid;

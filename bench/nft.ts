@@ -52,6 +52,11 @@ function median(xs: number[]): number {
 
 const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
 
+/** min and median: on a shared 2-core machine the minimum is the figure least disturbed by other work. */
+function stats(xs: number[]): string {
+  return `min ${fmt(Math.min(...xs))}, median ${fmt(median(xs))}`;
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'slk-bench-'));
   const driver = new LinuxNetworkDriver({ prefix: 'slk', sandbox: SANDBOX, stateDir: dir, metadataUpstream: { socketPath: join(dir, 'md.sock') }, exec });
@@ -60,11 +65,20 @@ async function main(): Promise<void> {
     const net = randomUUID();
     await driver.ensureNetwork({ networkId: net, mtu: 1500 });
 
-    // 1,000 rules in one group, applied from nothing.
+    // 1,000 rules in one group, applied from nothing (five groups, one after the other).
+    const applies: number[] = [];
+    let commands = 0;
+    for (let i = 0; i < 5; i++) {
+      const g = randomUUID();
+      const t = await timed(() => driver.ensureSecurityGroup({ groupId: g, rules: rules(1000, g), memberIps: ['10.0.0.5'] }));
+      applies.push(t.ms);
+      commands = t.commands;
+      await driver.removeSecurityGroup(g);
+    }
+    console.log(`1,000 security group rules applied: ${stats(applies)} (${commands} commands; target ≤ 200 ms)`);
     const big = randomUUID();
     const r1000 = rules(1000, big);
-    const apply = await timed(() => driver.ensureSecurityGroup({ groupId: big, rules: r1000, memberIps: ['10.0.0.5'] }));
-    console.log(`1,000 security group rules applied: ${fmt(apply.ms)} (${apply.commands} commands; target ≤ 200 ms)`);
+    await driver.ensureSecurityGroup({ groupId: big, rules: r1000, memberIps: ['10.0.0.5'] });
 
     // One rule changed in that group: the group's chain is rewritten in one transaction.
     const changes: number[] = [];
@@ -72,7 +86,7 @@ async function main(): Promise<void> {
       const changed = r1000.map((r, j) => (j === 500 ? { ...r, portRangeMin: 2000 + i, portRangeMax: 2000 + i } : r));
       changes.push((await timed(() => driver.ensureSecurityGroup({ groupId: big, rules: changed, memberIps: ['10.0.0.5'] }))).ms);
     }
-    console.log(`a rule change in a 1,000-rule group reaching the kernel: median ${fmt(median(changes))}, max ${fmt(Math.max(...changes))} (target ≤ 100 ms)`);
+    console.log(`a rule change in a 1,000-rule group reaching the kernel: ${stats(changes)} (target ≤ 100 ms)`);
 
     // A rule change in a typical small group.
     const small = randomUUID();
@@ -83,7 +97,7 @@ async function main(): Promise<void> {
       const next = [...base, { ...base[0], id: `zz${i}`, portRangeMin: 3000 + i, portRangeMax: 3000 + i } as SecurityGroupRuleSpec];
       smallChanges.push((await timed(() => driver.ensureSecurityGroup({ groupId: small, rules: next, memberIps: [] }))).ms);
     }
-    console.log(`a rule change in a 10-rule group reaching the kernel: median ${fmt(median(smallChanges))}`);
+    console.log(`a rule change in a 10-rule group reaching the kernel: ${stats(smallChanges)} (target ≤ 100 ms)`);
 
     // Ports: the first, the 200th, the 201st (each a tap on the bridge plus its filtering).
     const port = (i: number): PortSpec => ({
@@ -104,9 +118,7 @@ async function main(): Promise<void> {
       perPort.push(t.ms);
       perPortCommands.push(t.commands);
     }
-    const first = perPort.slice(0, 10);
-    const last = perPort.slice(190, 201);
-    console.log(`adding a port (tap + filtering): first 10 median ${fmt(median(first))}, ports 191-201 median ${fmt(median(last))}, the 201st ${fmt(perPort[200] ?? NaN)}; commands per port: ${perPortCommands[1]} then ${perPortCommands[200]}`);
+    console.log(`adding a port (tap + filtering): ports 1-10 ${stats(perPort.slice(0, 10))}; ports 192-201 ${stats(perPort.slice(191, 201))}; commands per port: ${perPortCommands[0]} for the 1st, ${perPortCommands[200]} for the 201st`);
 
     // Membership change of a group with 200 members: one element update.
     const members = Array.from({ length: 200 }, (_, i) => `10.1.${(i >> 8) & 255}.${i & 255}`);

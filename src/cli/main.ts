@@ -4,7 +4,7 @@ import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, publicBaseUrl, type Config } from '../config/config.js';
 import { cloudsYaml, openrc } from '../daemon/clouds.js';
-import { StartupError, startCloud } from '../daemon/cloud.js';
+import { checkDataDir, StartupError, startCloud } from '../daemon/cloud.js';
 import { dataFiles, type RunState } from '../daemon/files.js';
 import { readSecrets } from '../daemon/secrets.js';
 import { VERSION } from '../api/server.js';
@@ -85,8 +85,15 @@ async function up(argv: string[]): Promise<void> {
   }
   if (detach) return upDetached(argv, cfg);
 
-  const cloud = await startCloud(cfg, { progress: (l) => out(l) });
-  writeFileSync(files.pid, `${process.pid}\n`);
+  checkDataDir(cfg.dataDir);
+  claimPidFile(cfg);
+  let cloud;
+  try {
+    cloud = await startCloud(cfg, { progress: (l) => out(l) });
+  } catch (err) {
+    rmSync(files.pid, { force: true });
+    throw err;
+  }
   out(summary(cfg, cloud.ctx.baseUrl));
   if (process.env['STACKLET_DETACHED'] === '1') {
     // The parent that waits for us stops reading after this line.
@@ -103,8 +110,32 @@ async function up(argv: string[]): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
 }
 
+/**
+ * Claims the data dir for this process before the store is opened: the pid
+ * file is created exclusively, so two `up`s started at the same moment cannot
+ * both run on one store. A pid file left by a process that is gone is taken over.
+ */
+function claimPidFile(cfg: Config): void {
+  const f = dataFiles(cfg.dataDir).pid;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(f, `${process.pid}\n`, { flag: 'wx' });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const other = runningPid(cfg);
+      if (other !== undefined) {
+        throw new CliError(`Stacklet already runs for ${cfg.dataDir} (pid ${other}); \`stacklet down --data-dir ${cfg.dataDir}\` stops it`);
+      }
+      rmSync(f, { force: true });
+    }
+  }
+  throw new CliError(`another Stacklet is starting for ${cfg.dataDir} at this moment; wait for it, then \`stacklet status --data-dir ${cfg.dataDir}\``);
+}
+
 async function upDetached(argv: string[], cfg: Config): Promise<void> {
   const files = dataFiles(cfg.dataDir);
+  checkDataDir(cfg.dataDir);
   const args = argv.filter((a) => a !== '--detach' && a !== '-d');
   const main = fileURLToPath(import.meta.url);
   const logFd = openSync(files.log.replace(/\.log$/, '.out'), 'a');

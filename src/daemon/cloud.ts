@@ -37,7 +37,8 @@ export interface StartOptions {
   logger?: Logger;
 }
 
-function checkDataDir(dir: string): void {
+/** Makes the data dir if needed and checks it is writable; a StartupError says what to do otherwise. */
+export function checkDataDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     accessSync(dir, constants.W_OK | constants.R_OK);

@@ -146,10 +146,10 @@ describe('logging in', () => {
     await page.close();
   });
 
-  test('the overview shows quota bars from Nova limits and Neutron quota details', async (t) => {
-    if (!needs(t, 'compute', 'network')) return;
+  test('the overview shows quota bars from Nova limits', async (t) => {
+    if (!needs(t, 'compute')) return;
     const page = await demoPage();
-    for (const label of ['Instances', 'vCPUs', 'RAM', 'Floating IPs', 'Security groups']) {
+    for (const label of ['Instances', 'vCPUs', 'RAM']) {
       await page.getByRole('progressbar', { name: new RegExp(`^${label}:`) }).waitFor();
     }
     await page.close();
@@ -307,6 +307,102 @@ describe('networks (needs the network API)', () => {
     await openPage(page, 'Networks');
     await page.waitForTimeout(500);
     assert.equal(await page.getByRole('cell', { name: 'half-made', exact: true }).count(), 0);
+    await page.close();
+  });
+});
+
+describe('network pages (needs the network API)', () => {
+  test('build public ← router1 → private in the dashboard and see it in the topology graph', async (t) => {
+    if (!needs(t, 'network')) return;
+    await c.os(['network', 'create', 'public', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'public']);
+    await c.os(['subnet', 'create', '--network', 'public', '--subnet-range', '172.24.4.0/24', '--allocation-pool', 'start=172.24.4.130,end=172.24.4.138', '--gateway', '172.24.4.1', '--no-dhcp', 'public-subnet']);
+    const page = await demoPage();
+    await openPage(page, 'Networks');
+    await page.getByRole('button', { name: 'Create network' }).click();
+    const netDialog = page.getByRole('dialog', { name: 'Create a network' });
+    await netDialog.getByLabel('Network name').fill('private');
+    await netDialog.getByLabel('Subnet name').fill('private-subnet');
+    await netDialog.getByLabel('Subnet range (CIDR)').fill('10.0.0.0/24');
+    await netDialog.getByRole('button', { name: 'Create network' }).click();
+    await netDialog.waitFor({ state: 'hidden' });
+
+    await page.getByRole('tab', { name: 'Routers' }).click();
+    await page.getByRole('button', { name: 'Create router' }).click();
+    const rDialog = page.getByRole('dialog', { name: 'Create a router' });
+    await rDialog.getByLabel('Router name').fill('router1');
+    await rDialog.getByLabel('External gateway').selectOption({ label: 'public' });
+    await rDialog.getByRole('button', { name: 'Create router' }).click();
+    await rDialog.waitFor({ state: 'hidden' });
+    await page.getByRole('button', { name: 'Add interface to router1' }).click();
+    const iDialog = page.getByRole('dialog', { name: /Add an interface to router1/ });
+    await iDialog.getByLabel('Subnet').selectOption({ label: 'private-subnet 10.0.0.0/24' });
+    await iDialog.getByRole('button', { name: 'Add interface' }).click();
+    await iDialog.waitFor({ state: 'hidden' });
+    await page.getByText('private-subnet 10.0.0.0/24 (10.0.0.1)').waitFor();
+    await shot(page, '51-routers');
+    await axe(page, 'the routers tab');
+
+    await openPage(page, 'Network topology');
+    for (const edge of ['public--router1', 'router1--private']) await page.locator(`[data-edge="${edge}"]`).waitFor();
+    await page.getByRole('button', { name: /^Router router1/ }).click();
+    await page.getByRole('complementary').getByText('public, private').waitFor();
+    await shot(page, '52-topology');
+    await axe(page, 'the topology');
+    await page.close();
+  });
+
+  test('security group rules are edited and read as plain sentences; a duplicate rule shows Neutron’s message', async (t) => {
+    if (!needs(t, 'network')) return;
+    const page = await demoPage();
+    await openPage(page, 'Security groups');
+    const group = page.locator('[data-group="default"]');
+    await group.getByText('allows all traffic from members of group default').waitFor();
+    const addRule = async (protocol: string, ports: string) => {
+      await page.getByRole('button', { name: 'Add rule to default' }).click();
+      const d = page.getByRole('dialog', { name: 'Add a rule to default' });
+      await d.getByLabel('Protocol').selectOption(protocol);
+      if (protocol !== 'any') await d.getByLabel(protocol === 'icmp' ? 'ICMP type/code' : 'Port or range').fill(ports);
+      await d.getByRole('button', { name: 'Add rule' }).click();
+      return d;
+    };
+    const ssh = await addRule('tcp', '22');
+    await ssh.waitFor({ state: 'hidden' });
+    await group.getByText('allows SSH (tcp/22) from anywhere').waitFor();
+    const icmp = await addRule('icmp', '');
+    await icmp.waitFor({ state: 'hidden' });
+    await group.getByText('allows ping from anywhere').waitFor();
+
+    const again = await addRule('tcp', '22');
+    const err = again.getByRole('alert');
+    await err.waitFor();
+    assert.match((await err.textContent()) ?? '', /already exists|duplicate/i);
+    await shot(page, '53-duplicate-rule');
+    await page.keyboard.press('Escape');
+    const rules = await c.osJson<Row[]>(['security', 'group', 'rule', 'list', 'default', '--protocol', 'tcp'], { cloud: 'stacklet' });
+    assert.equal(rules.length, 1, 'one tcp/22 rule, not two');
+    await shot(page, '54-security-groups');
+    await page.close();
+  });
+
+  test('allocate and release a floating IP; the overview counts it', async (t) => {
+    if (!needs(t, 'network')) return;
+    const page = await demoPage();
+    await openPage(page, 'Floating IPs');
+    await page.getByRole('button', { name: 'Allocate floating IP' }).click();
+    const d = page.getByRole('dialog', { name: 'Allocate a floating IP' });
+    await d.getByRole('button', { name: 'Allocate' }).click();
+    await d.waitFor({ state: 'hidden' });
+    const row = page.locator('[data-fip]').first();
+    await row.waitFor();
+    const address = (await row.getAttribute('data-fip')) ?? '';
+    assert.match(address, /^172\.24\.4\.(13\d)$/);
+    await openPage(page, 'Overview');
+    await page.getByRole('progressbar', { name: /^Floating IPs: 1 of/ }).waitFor();
+    await page.getByRole('progressbar', { name: /^Security groups: 1 of/ }).waitFor();
+    await openPage(page, 'Floating IPs');
+    page.once('dialog', (dlg) => void dlg.accept());
+    await page.getByRole('button', { name: `Release ${address}` }).click();
+    await page.locator(`[data-fip="${address}"]`).waitFor({ state: 'detached' });
     await page.close();
   });
 });

@@ -45,7 +45,7 @@ export function Overview() {
   const networks = useNetworks();
   const routers = useRouters();
   const images = useImages();
-  const count = (q: { data?: unknown[] | undefined }) => (q.data ? q.data.length : '…');
+  const count = (q: { data?: unknown[] | undefined; error: unknown }) => (q.data ? q.data.length : q.error ? 'unavailable' : '…');
 
   return (
     <section>

@@ -57,8 +57,7 @@ export function Topology() {
         <div className="topology">
           <svg
             viewBox={`0 0 ${topo.width} ${topo.height}`}
-            width={topo.width}
-            height={topo.height}
+            style={{ maxWidth: topo.width }}
             role="group"
             aria-label="Network topology: external networks, routers, networks and instances, with their connections"
             className="topo-svg"
@@ -130,9 +129,12 @@ export function Topology() {
                       <dd>{sel.status}</dd>
                     </>
                   ) : null}
-                  {sel.detail.map((d) => (
-                    <dd key={d}>{d}</dd>
-                  ))}
+                  {sel.detail.length ? (
+                    <>
+                      <dt>Details</dt>
+                      <dd>{sel.detail.join(', ')}</dd>
+                    </>
+                  ) : null}
                   <dt>Connected to</dt>
                   <dd>
                     {topo.edges

@@ -88,7 +88,10 @@ describe('host network: Linux driver in a sandbox namespace', { timeout: 300_000
     interfaces: [{ portId: PRI, networkId: NET, mac: '02:00:0a:00:00:01', cidrs: ['10.0.0.1/24'], mtu: 1450 }],
     snat: true,
     floatingIps: [{ floatingIp: FIP, fixedIp: IP1 }],
-    routes: [],
+    routes: [
+      { destination: '192.168.77.0/24', nexthop: '10.0.0.254' },
+      { destination: '192.168.78.5', nexthop: '10.0.0.254' },
+    ],
     metadata: true,
   });
 
@@ -160,6 +163,10 @@ describe('host network: Linux driver in a sandbox namespace', { timeout: 300_000
       assert.equal(l.mtu, '1450');
       assert.equal(l.domain, 'openstacklocal');
     }
+    const routes = (await run.run(['ip', '-n', driver.names.routerNetns(ROUTER), 'route', 'show'], { readOnly: true })).stdout;
+    assert.match(routes, /^default via 172\.24\.4\.1 /m);
+    assert.match(routes, /^192\.168\.77\.0\/24 via 10\.0\.0\.254 /m);
+    assert.match(routes, /^192\.168\.78\.5 via 10\.0\.0\.254 /m);
     const leaseFile = await readFile(join(dir, 'state', 'dhcp', NET, 'leases'), 'utf8');
     assert.match(leaseFile, new RegExp(`${MAC1} ${IP1.replaceAll('.', '\\.')} vm-one`));
   });

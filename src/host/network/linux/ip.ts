@@ -1,4 +1,5 @@
 import { assertIfName, assertNetnsName, isAlreadyExists, isNotFound, type HostExec } from '../../exec.js';
+import { isIp4OrCidr, normCidr4 } from '../addr.js';
 
 /**
  * iproute2 through `ip -n NS -j ...`: reads links, addresses and routes as
@@ -36,6 +37,15 @@ export interface RouteInfo {
 }
 
 const IP = '/usr/sbin/ip';
+
+/**
+ * A route's identity as "dst via": `ip -j` prints "default" for 0.0.0.0/0
+ * and a host route without "/32", so both sides are normalised alike.
+ */
+export function routeKey(dst: string, via: string): string {
+  const d = dst === 'default' ? '0.0.0.0/0' : isIp4OrCidr(dst) ? normCidr4(dst) : dst;
+  return `${d} ${via}`;
+}
 
 /** `ip` in one namespace (null = the namespace Stacklet runs in). */
 export class IpNs {
@@ -225,7 +235,7 @@ export class IpNs {
    */
   async ensureGatewayRoutes(want: readonly { dst: string; via: string }[]): Promise<boolean> {
     const have = (await this.routes()).filter((r) => r.gateway !== undefined && r.protocol !== 'kernel');
-    const key = (dst: string, via: string): string => `${dst === '0.0.0.0/0' ? 'default' : dst} ${via}`;
+    const key = routeKey;
     const haveKeys = new Map(have.map((r) => [key(r.dst, r.gateway ?? ''), r]));
     const wantKeys = new Map(want.map((r) => [key(r.dst, r.via), r]));
     let changed = false;

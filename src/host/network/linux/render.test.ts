@@ -5,6 +5,7 @@ import { renderGroupChainRules, renderGroupRule, renderPortChainRules, protocolN
 import { renderRouterNat, replaceTable } from './router-nat.js';
 import { dnsLabel, dnsmasqFiles, renderDnsmasqConf, renderDnsmasqHosts, renderDnsmasqOpts, type DnsmasqInput } from './dnsmasq.js';
 import { parseTable, renderJsonValue } from './nft.js';
+import { routeKey } from './ip.js';
 
 const setOf = (g: string): string => `g_${g.slice(0, 4)}_v4`;
 function rule(extra: Partial<SecurityGroupRuleSpec>): SecurityGroupRuleSpec {
@@ -144,4 +145,11 @@ test('nft JSON parses into the same strings our renderers print', () => {
   assert.equal(c?.rules, 2);
   assert.deepEqual([...(c?.refs ?? [])].sort(), ['g_a_i', 'g_a_v4']);
   assert.equal(renderJsonValue({ range: ['10.0.0.1', '10.0.0.9'] }), '10.0.0.1-10.0.0.9');
+});
+
+test('routes compare equal however ip prints them', () => {
+  assert.equal(routeKey('default', '172.24.4.1'), routeKey('0.0.0.0/0', '172.24.4.1'));
+  assert.equal(routeKey('10.1.0.5', '10.0.0.254'), routeKey('10.1.0.5/32', '10.0.0.254'));
+  assert.equal(routeKey('10.1.0.0/16', '10.0.0.254'), '10.1.0.0/16 10.0.0.254');
+  assert.notEqual(routeKey('10.1.0.0/16', '10.0.0.254'), routeKey('10.1.0.0/16', '10.0.0.253'));
 });

@@ -49,6 +49,14 @@ async function demoPage(): Promise<Page> {
   return page;
 }
 
+/** The external network `public` (the first `stacklet up` makes it once compute seeds the cloud; made here otherwise). */
+async function ensurePublic(): Promise<void> {
+  const nets = await c.osJson<Row[]>(['network', 'list', '--external']);
+  if (nets.some((n) => n['Name'] === 'public')) return;
+  await c.os(['network', 'create', 'public', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'public']);
+  await c.os(['subnet', 'create', '--network', 'public', '--subnet-range', '172.24.4.0/24', '--allocation-pool', 'start=172.24.4.130,end=172.24.4.138', '--gateway', '172.24.4.1', '--no-dhcp', 'public-subnet']);
+}
+
 function needs(t: TestContext, ...types: string[]): boolean {
   const missing = types.filter((x) => !services.has(x));
   if (missing.length) t.skip(`the ${missing.join(' and ')} API is not in this build's catalog yet`);
@@ -312,40 +320,39 @@ describe('networks (needs the network API)', () => {
 });
 
 describe('network pages (needs the network API)', () => {
-  test('build public ← router1 → private in the dashboard and see it in the topology graph', async (t) => {
+  test('build a network and a router to public in the dashboard and see them in the topology graph', async (t) => {
     if (!needs(t, 'network')) return;
-    await c.os(['network', 'create', 'public', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'public']);
-    await c.os(['subnet', 'create', '--network', 'public', '--subnet-range', '172.24.4.0/24', '--allocation-pool', 'start=172.24.4.130,end=172.24.4.138', '--gateway', '172.24.4.1', '--no-dhcp', 'public-subnet']);
+    await ensurePublic();
     const page = await demoPage();
     await openPage(page, 'Networks');
     await page.getByRole('button', { name: 'Create network' }).click();
     const netDialog = page.getByRole('dialog', { name: 'Create a network' });
-    await netDialog.getByLabel('Network name').fill('private');
-    await netDialog.getByLabel('Subnet name').fill('private-subnet');
-    await netDialog.getByLabel('Subnet range (CIDR)').fill('10.0.0.0/24');
+    await netDialog.getByLabel('Network name').fill('lab');
+    await netDialog.getByLabel('Subnet name').fill('lab-subnet');
+    await netDialog.getByLabel('Subnet range (CIDR)').fill('10.20.0.0/24');
     await netDialog.getByRole('button', { name: 'Create network' }).click();
     await netDialog.waitFor({ state: 'hidden' });
 
     await page.getByRole('tab', { name: 'Routers' }).click();
     await page.getByRole('button', { name: 'Create router' }).click();
     const rDialog = page.getByRole('dialog', { name: 'Create a router' });
-    await rDialog.getByLabel('Router name').fill('router1');
+    await rDialog.getByLabel('Router name').fill('lab-router');
     await rDialog.getByLabel('External gateway').selectOption({ label: 'public' });
     await rDialog.getByRole('button', { name: 'Create router' }).click();
     await rDialog.waitFor({ state: 'hidden' });
-    await page.getByRole('button', { name: 'Add interface to router1' }).click();
-    const iDialog = page.getByRole('dialog', { name: /Add an interface to router1/ });
-    await iDialog.getByLabel('Subnet').selectOption({ label: 'private-subnet 10.0.0.0/24' });
+    await page.getByRole('button', { name: 'Add interface to lab-router' }).click();
+    const iDialog = page.getByRole('dialog', { name: /Add an interface to lab-router/ });
+    await iDialog.getByLabel('Subnet').selectOption({ label: 'lab-subnet 10.20.0.0/24' });
     await iDialog.getByRole('button', { name: 'Add interface' }).click();
     await iDialog.waitFor({ state: 'hidden' });
-    await page.getByText('private-subnet 10.0.0.0/24 (10.0.0.1)').waitFor();
+    await page.getByText('lab-subnet 10.20.0.0/24 (10.20.0.1)').waitFor();
     await shot(page, '51-routers');
     await axe(page, 'the routers tab');
 
     await openPage(page, 'Network topology');
-    for (const edge of ['public--router1', 'router1--private']) await page.locator(`[data-edge="${edge}"]`).waitFor();
-    await page.getByRole('button', { name: /^Router router1/ }).click();
-    await page.getByRole('complementary').getByText('public, private').waitFor();
+    for (const edge of ['public--lab-router', 'lab-router--lab']) await page.locator(`[data-edge="${edge}"]`).waitFor();
+    await page.getByRole('button', { name: /^Router lab-router/ }).click();
+    await page.getByRole('complementary').getByText('public, lab').waitFor();
     await shot(page, '52-topology');
     await axe(page, 'the topology');
     await page.close();
@@ -386,6 +393,7 @@ describe('network pages (needs the network API)', () => {
 
   test('allocate and release a floating IP; the overview counts it', async (t) => {
     if (!needs(t, 'network')) return;
+    await ensurePublic();
     const page = await demoPage();
     await openPage(page, 'Floating IPs');
     await page.getByRole('button', { name: 'Allocate floating IP' }).click();
@@ -395,7 +403,7 @@ describe('network pages (needs the network API)', () => {
     const row = page.locator('[data-fip]').first();
     await row.waitFor();
     const address = (await row.getAttribute('data-fip')) ?? '';
-    assert.match(address, /^172\.24\.4\.(13\d)$/);
+    assert.match(address, /^172\.24\.4\.1[34]\d$/);
     await openPage(page, 'Overview');
     await page.getByRole('progressbar', { name: /^Floating IPs: 1 of/ }).waitFor();
     await page.getByRole('progressbar', { name: /^Security groups: 1 of/ }).waitFor();
@@ -403,6 +411,53 @@ describe('network pages (needs the network API)', () => {
     page.once('dialog', (dlg) => void dlg.accept());
     await page.getByRole('button', { name: `Release ${address}` }).click();
     await page.locator(`[data-fip="${address}"]`).waitFor({ state: 'detached' });
+    await page.close();
+  });
+});
+
+describe('images (needs the image API)', () => {
+  test('upload a file with a progress bar; it becomes active and is listed; delete it', async (t) => {
+    if (!needs(t, 'image')) return;
+    const page = await demoPage();
+    await openPage(page, 'Images');
+    await page.getByRole('button', { name: 'Upload image' }).click();
+    const d = page.getByRole('dialog', { name: 'Upload an image' });
+    // A raw disk of 24 MiB: big enough for the progress bar to show on loopback.
+    const bytes = Buffer.alloc(24 * 1024 * 1024, 0);
+    bytes.write('stacklet dashboard upload test', 1024 * 1024);
+    await d.getByLabel('Image file').setInputFiles({ name: 'upload-test.img', mimeType: 'application/octet-stream', buffer: bytes });
+    assert.equal(await d.getByLabel('Name').inputValue(), 'upload-test');
+    assert.equal(await d.getByLabel('Disk format').inputValue(), 'raw');
+    await d.getByRole('button', { name: 'Upload' }).click();
+    await d.waitFor({ state: 'hidden', timeout: 60_000 });
+    const row = page.locator('[data-image="upload-test"]');
+    await row.getByText('active').waitFor({ timeout: 30_000 });
+    await shot(page, '60-images');
+    const shown = await c.osJson<Row>(['image', 'show', 'upload-test'], { cloud: 'stacklet' });
+    assert.equal(shown['size'], bytes.length);
+    assert.equal(shown['status'], 'active');
+
+    page.once('dialog', (dlg) => void dlg.accept());
+    await page.getByRole('button', { name: 'Delete image upload-test' }).click();
+    await row.waitFor({ state: 'detached' });
+    await page.close();
+  });
+
+  test('a declared format that the file is not is refused with Glance’s message, and no image is left behind', async (t) => {
+    if (!needs(t, 'image')) return;
+    const page = await demoPage();
+    await openPage(page, 'Images');
+    await page.getByRole('button', { name: 'Upload image' }).click();
+    const d = page.getByRole('dialog', { name: 'Upload an image' });
+    await d.getByLabel('Image file').setInputFiles({ name: 'not-a.qcow2', mimeType: 'application/octet-stream', buffer: Buffer.alloc(1024 * 1024, 7) });
+    assert.equal(await d.getByLabel('Disk format').inputValue(), 'qcow2');
+    await d.getByRole('button', { name: 'Upload' }).click();
+    const err = d.getByRole('alert');
+    await err.waitFor({ timeout: 30_000 });
+    assert.ok(((await err.textContent()) ?? '').length > 10);
+    await shot(page, '61-image-refused');
+    const images = await c.osJson<Row[]>(['image', 'list'], { cloud: 'stacklet' });
+    assert.equal(images.filter((i) => i['Name'] === 'not-a').length, 0, 'the refused image was deleted again');
     await page.close();
   });
 });

@@ -11,6 +11,8 @@ import { defaultDashboardDir } from '../api/dashboard/plugin.js';
 import { identityPlugin } from '../api/identity/plugin.js';
 import { imagePlugin } from '../api/image/plugin.js';
 import { networkPlugin } from '../api/network/plugin.js';
+import { computePlugin } from '../api/compute/plugin.js';
+import { seedFlavors } from '../core/compute/index.js';
 import { openStore } from '../store/db.js';
 import { IdentityRepo } from '../store/identity/repo.js';
 import { cloudsYaml } from './clouds.js';
@@ -18,7 +20,7 @@ import { dataFiles, type RunState } from './files.js';
 import { loadOrCreateSecrets, loadOrCreateTokenKey } from './secrets.js';
 
 /** Every OpenStack service this process serves, in catalog order. */
-export const PLUGINS: ServicePlugin[] = [identityPlugin, imagePlugin, networkPlugin];
+export const PLUGINS: ServicePlugin[] = [identityPlugin, imagePlugin, networkPlugin, computePlugin];
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -93,6 +95,10 @@ export async function startCloud(cfg: Config, opts: StartOptions = {}): Promise<
   chmodSync(files.cloudsYaml, 0o600);
 
   const ctx: CloudContext = { cfg, store, identity, log, baseUrl, startedAt: new Date() };
+  if (process.env['STACKLET_SEED_FLAVORS'] !== '0') {
+    const made = await seedFlavors(ctx);
+    if (made > 0) step(`compute: created flavors m1.nano, m1.micro, m1.tiny, m1.small, m1.medium, m1.large (${made})`);
+  }
   step('starting the API server');
   const app = await buildServer(ctx, PLUGINS, { dashboardDir: defaultDashboardDir() });
   try {

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { ComputeTables } from './compute/schema.js';
 import type { ImageTables } from './image/schema.js';
 import type { NetworkTables } from './network/schema.js';
 
@@ -133,7 +134,7 @@ export interface RevocationTable {
 }
 
 /** Every table; each service declares its own in store/<service>/schema.ts. */
-export interface Database extends ImageTables, NetworkTables {
+export interface Database extends ImageTables, NetworkTables, ComputeTables {
   meta: MetaTable;
   domains: DomainTable;
   projects: ProjectTable;

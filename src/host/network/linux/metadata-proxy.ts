@@ -11,7 +11,7 @@ import type { Netns } from './netns.js';
  * opens the listening socket inside the namespace and passes it to us over
  * Node's IPC channel; the socket keeps its namespace, so one Stacklet
  * process serves every namespace with no resident helper (a Node process
- * per namespace would cost ~45 MB each, measured).
+ * per namespace would cost ~40 MB each, measured).
  *
  * Each request is forwarded to the metadata API (a unix socket or TCP
  * address of the Stacklet process) with headers saying who asked:

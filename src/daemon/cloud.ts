@@ -8,6 +8,7 @@ import { TokenSigner } from '../core/identity/tokens.js';
 import type { CloudContext, ServicePlugin } from '../api/context.js';
 import { buildServer, VERSION } from '../api/server.js';
 import { defaultDashboardDir } from '../api/dashboard/plugin.js';
+import { explainPlugin } from '../api/explain/plugin.js';
 import { identityPlugin } from '../api/identity/plugin.js';
 import { imagePlugin } from '../api/image/plugin.js';
 import { networkPlugin } from '../api/network/plugin.js';
@@ -100,7 +101,8 @@ export async function startCloud(cfg: Config, opts: StartOptions = {}): Promise<
     if (made > 0) step(`compute: created flavors m1.nano, m1.micro, m1.tiny, m1.small, m1.medium, m1.large (${made})`);
   }
   step('starting the API server');
-  const app = await buildServer(ctx, PLUGINS, { dashboardDir: defaultDashboardDir() });
+  // Stacklet's own routes (/stacklet/v1) are served but stay out of the catalog.
+  const app = await buildServer(ctx, [...PLUGINS, explainPlugin], { dashboardDir: defaultDashboardDir() });
   try {
     await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
   } catch (err) {

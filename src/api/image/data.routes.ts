@@ -6,9 +6,6 @@ import { mediaType } from './common.js';
 
 type IdParams = { Params: { id: string } };
 
-/** Bodies this small are read to the end after an early error so the connection can be reused. */
-const DRAIN_LIMIT = 4 * 1024 * 1024;
-
 /**
  * Image data: PUT streams the request body to disk (never buffered: the
  * route's content-type parser leaves the body unread), GET streams the file
@@ -26,11 +23,9 @@ export function registerDataRoutes(app: FastifyInstance, ctx: CloudContext): voi
       }
       await svc.upload(req.auth, req.params.id, req.raw, contentLength);
     } catch (err) {
-      if (!req.raw.complete) {
-        // The body was not (all) read: small leftovers are drained, big ones end the connection after the answer.
-        if (contentLength !== undefined && contentLength <= DRAIN_LIMIT && !req.raw.readableFlowing) req.raw.resume();
-        else void reply.header('connection', 'close');
-      }
+      // A body never touched is drained by Node after the answer, so the client can finish sending and read it;
+      // one abandoned half-way cannot be resynchronised, so that connection ends with the answer.
+      if (!req.raw.complete && req.raw.readableDidRead) void reply.header('connection', 'close');
       throw err;
     }
     return reply.code(204).send();

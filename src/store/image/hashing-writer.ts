@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { startHash, type HashMode, type MultiHash } from './parallel-hash.js';
+import { collectYoungGarbage } from './young-gc.js';
 
 /**
  * A Writable that puts a byte stream into a file while hashing it, with
@@ -21,6 +22,8 @@ export interface HashingWriterOptions {
   tooLarge?: (bytes: number) => Error;
   /** fdatasync before finishing, so a completed upload survives a power cut. */
   sync?: boolean;
+  /** Scavenge after this many bytes (see young-gc.ts); 0 never. Default 8 MiB. */
+  gcEvery?: number;
 }
 
 interface Block {
@@ -41,6 +44,7 @@ export class HashingFileWriter extends Writable {
   private readonly inflight = new Set<Promise<void>>();
   private cur: Block | undefined;
   private offset = 0;
+  private sinceGc = 0;
   private failure: Error | undefined;
 
   constructor(
@@ -89,6 +93,12 @@ export class HashingFileWriter extends Writable {
 
   private async put(chunk: Buffer): Promise<void> {
     this.bytes += chunk.length;
+    this.sinceGc += chunk.length;
+    const gcEvery = this.opts.gcEvery ?? 8 * 1024 * 1024;
+    if (gcEvery > 0 && this.sinceGc >= gcEvery) {
+      this.sinceGc = 0;
+      collectYoungGarbage();
+    }
     if (this.opts.maxBytes !== undefined && this.bytes > this.opts.maxBytes) {
       throw this.opts.tooLarge?.(this.bytes) ?? new Error(`more than ${this.opts.maxBytes} bytes`);
     }

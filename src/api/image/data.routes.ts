@@ -42,8 +42,8 @@ export function registerDataRoutes(app: FastifyInstance, ctx: CloudContext): voi
     else if (d.image.checksum) void reply.header('content-md5', d.image.checksum);
     void reply.header('content-length', String(end - start + 1));
     if (d.size === 0) return reply.send(Buffer.alloc(0));
-    const fh = await d.open();
-    if (!fh) return reply.code(204).removeHeader('content-length').send();
-    return reply.send(fh.createReadStream({ start, end, highWaterMark: 1024 * 1024, autoClose: true }));
+    const stream = await d.open(start, end);
+    if (!stream) return reply.code(204).removeHeader('content-length').send();
+    return reply.send(stream);
   });
 }

@@ -42,11 +42,14 @@ export interface ImageServiceOptions {
  * Tuning knobs for the data path, read from the environment until the
  * daemon's config grows an image section: STACKLET_IMAGE_HASH=inline hashes
  * on the main thread (saves the two hash threads' ~20 MB, halves upload
- * speed), STACKLET_IMAGE_FSYNC=0 skips fdatasync of completed uploads.
+ * speed), =workers always uses them, =auto (default) uses them for uploads
+ * of 32 MiB and more; STACKLET_IMAGE_FSYNC=0 skips fdatasync of completed
+ * uploads.
  */
 export function imageFilesOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ImageFilesOptions {
   const out: ImageFilesOptions = {};
-  if (env['STACKLET_IMAGE_HASH'] === 'inline' || env['STACKLET_IMAGE_HASH'] === 'workers') out.hashMode = env['STACKLET_IMAGE_HASH'];
+  const mode = env['STACKLET_IMAGE_HASH'];
+  if (mode === 'inline' || mode === 'workers' || mode === 'auto') out.hashMode = mode;
   if (env['STACKLET_IMAGE_FSYNC'] === '0') out.sync = false;
   return out;
 }

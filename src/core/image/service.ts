@@ -31,7 +31,7 @@ export interface ImageServiceDeps {
 /** What a download hands the HTTP layer: either nothing to send, or an open file and the byte range. */
 export type Download =
   | { kind: 'empty' }
-  | { kind: 'data'; image: Image; open: () => Promise<import('node:fs/promises').FileHandle | undefined>; size: number; range: ByteRange | undefined };
+  | { kind: 'data'; image: Image; size: number; range: ByteRange | undefined; open: (start: number, end: number) => Promise<Readable | undefined> };
 
 /** The system's own image registration (bootstrap's default image, compute's snapshots). */
 export interface CreateFromFileOptions {
@@ -253,7 +253,10 @@ export class ImageService {
     this.uploading.set(owner, (this.uploading.get(owner) ?? 0) + reserved);
     let got: Received | undefined;
     try {
-      got = await this.files.receive(image.id, source, quota === undefined ? {} : { maxBytes: Math.max(0, quota - used), tooLarge: overQuota });
+      got = await this.files.receive(image.id, source, {
+        ...(contentLength === undefined ? {} : { expectedBytes: contentLength }),
+        ...(quota === undefined ? {} : { maxBytes: Math.max(0, quota - used), tooLarge: overQuota }),
+      });
       if (contentLength !== undefined && got.size !== contentLength) {
         throw badRequest(`The upload ended after ${got.size} of the ${contentLength} bytes announced in Content-Length.`);
       }
@@ -312,7 +315,7 @@ export class ImageService {
       this.log?.error({ imageId: image.id }, 'image store: an active image has no data file');
       return { kind: 'empty' };
     }
-    return { kind: 'data', image, size, range: parseRange(rangeHeader, size), open: () => this.files.openRead(image.id) };
+    return { kind: 'data', image, size, range: parseRange(rangeHeader, size), open: (start, end) => this.files.readRange(image.id, start, end) };
   }
 
   /**

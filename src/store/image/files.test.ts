@@ -53,6 +53,25 @@ describe('ImageFiles', () => {
     });
   }
 
+  test('readRange streams the asked bytes; undefined without a file', async () => {
+    const files = new ImageFiles(dir);
+    const data = randomBytes(3 * 1024 * 1024);
+    const id = randomUUID();
+    const got = await files.receive(id, source(data));
+    await files.commit(got.tmpPath, id);
+    const read = async (start: number, end: number) => {
+      const s = await files.readRange(id, start, end);
+      assert.ok(s);
+      const parts: Buffer[] = [];
+      for await (const c of s) parts.push(c as Buffer);
+      return Buffer.concat(parts);
+    };
+    assert.ok((await read(0, data.length - 1)).equals(data));
+    assert.ok((await read(1000, 1999)).equals(data.subarray(1000, 2000)));
+    assert.equal(await files.readRange(randomUUID(), 0, 1), undefined);
+    await files.remove(id);
+  });
+
   test('an empty upload hashes to the empty digests', async () => {
     const files = new ImageFiles(dir);
     const got = await files.receive(randomUUID(), source(Buffer.alloc(0)));

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { finished } from 'node:stream';
+import { finished, Transform, type Readable } from 'node:stream';
 import { HashingFileWriter } from './hashing-writer.js';
 import type { HashMode } from './parallel-hash.js';
+import { collectYoungGarbage } from './young-gc.js';
 
 /**
  * Image data on disk: one file per image, named by its id, in the images
@@ -20,6 +20,8 @@ export interface ImageFilesOptions {
 }
 
 export interface ReceiveLimits {
+  /** The announced size, if any. */
+  expectedBytes?: number;
   maxBytes?: number;
   tooLarge?: (bytes: number) => Error;
 }
@@ -66,7 +68,8 @@ export class ImageFiles {
     const fh = await open(tmpPath, 'wx', 0o600);
     const writer = new HashingFileWriter(fh, {
       algos: ['md5', 'sha512'],
-      mode: this.opts.hashMode ?? 'workers',
+      mode: this.opts.hashMode ?? 'auto',
+      expectedBytes: limits.expectedBytes,
       maxBytes: limits.maxBytes,
       tooLarge: limits.tooLarge,
       sync: this.opts.sync,
@@ -140,6 +143,30 @@ export class ImageFiles {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
+  }
+
+  /**
+   * A stream of bytes start..end (inclusive) of an image's file; undefined
+   * when it has none. Read chunks are scavenged as they go, as on upload.
+   */
+  async readRange(id: string, start: number, end: number): Promise<Readable | undefined> {
+    const fh = await this.openRead(id);
+    if (!fh) return undefined;
+    const src = fh.createReadStream({ start, end, highWaterMark: 1024 * 1024, autoClose: true });
+    let since = 0;
+    const out = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        since += chunk.length;
+        if (since >= 8 * 1024 * 1024) {
+          since = 0;
+          collectYoungGarbage();
+        }
+        cb(null, chunk);
+      },
+    });
+    src.on('error', (err) => out.destroy(err));
+    out.on('close', () => src.destroy());
+    return src.pipe(out);
   }
 
   /**

@@ -15,6 +15,8 @@ import { collectYoungGarbage } from './young-gc.js';
 export interface HashingWriterOptions {
   algos: string[];
   mode?: HashMode;
+  /** The size announced by the client, if any (lets `auto` skip threads for small uploads). */
+  expectedBytes?: number;
   blockSize?: number;
   poolSize?: number;
   /** The stream fails with tooLarge(bytes) as soon as more than this arrives. */
@@ -57,7 +59,7 @@ export class HashingFileWriter extends Writable {
       const sab = new SharedArrayBuffer(blockSize);
       this.free.push({ sab, buf: Buffer.from(sab), len: 0 });
     }
-    this.hash = startHash(opts.algos, opts.mode);
+    this.hash = startHash(opts.algos, opts.mode, opts.expectedBytes);
   }
 
   private async takeBlock(): Promise<Block> {

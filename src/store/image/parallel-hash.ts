@@ -9,6 +9,9 @@ import type { HashReply, HashRequest } from './hash-worker.js';
  * calling thread when asked to (or when workers cannot start).
  */
 
+/** How long an idle hash thread lives. */
+const IDLE_MS = 10_000;
+
 interface Pending {
   resolve: () => void;
   reject: (e: Error) => void;
@@ -19,6 +22,7 @@ class AlgoWorker {
   private readonly acks = new Map<string, Pending>();
   private readonly digests = new Map<number, { resolve: (hex: string) => void; reject: (e: Error) => void }>();
   private readonly sessions = new Set<number>();
+  private idleTimer: NodeJS.Timeout | undefined;
   dead: Error | undefined;
 
   constructor(readonly algo: string) {
@@ -63,11 +67,24 @@ class AlgoWorker {
 
   // The worker is unref'd while idle so it never keeps the process alive, and ref'd while a session waits on it.
   private hold(s: number): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     if (this.sessions.size === 0) this.worker.ref();
     this.sessions.add(s);
   }
   private release(s: number): void {
-    if (this.sessions.delete(s) && this.sessions.size === 0) this.worker.unref();
+    if (!this.sessions.delete(s) || this.sessions.size > 0) return;
+    this.worker.unref();
+    // An idle thread still holds ~10 MB; end it after a quiet spell (the next upload starts another).
+    this.idleTimer = setTimeout(() => this.retire(), IDLE_MS);
+    this.idleTimer.unref();
+  }
+
+  private retire(): void {
+    if (this.sessions.size > 0) return;
+    this.dead ??= new Error('hash worker retired');
+    if (workers.get(this.algo) === this) workers.delete(this.algo);
+    void this.worker.terminate();
   }
 
   begin(s: number): void {
@@ -109,7 +126,11 @@ function workerFor(algo: string): AlgoWorker {
   return w;
 }
 
-export type HashMode = 'workers' | 'inline';
+/** workers: one thread per algorithm; inline: the calling thread; auto: inline below 32 MiB (no thread start-up for small images). */
+export type HashMode = 'workers' | 'inline' | 'auto';
+
+/** Below this many bytes `auto` hashes inline. */
+export const AUTO_INLINE_BELOW = 32 * 1024 * 1024;
 
 /** One running multi-algorithm hash over a sequence of blocks. */
 export interface MultiHash {
@@ -161,9 +182,9 @@ class InlineHash implements MultiHash {
   abort(): void {}
 }
 
-/** Starts hashing with `algos`; `workers` mode spreads the algorithms over threads. */
-export function startHash(algos: string[], mode: HashMode = 'workers'): MultiHash {
-  if (mode === 'inline') return new InlineHash(algos);
+/** Starts hashing with `algos`; `workers` mode spreads the algorithms over threads. `expectedBytes` guides `auto`. */
+export function startHash(algos: string[], mode: HashMode = 'auto', expectedBytes?: number): MultiHash {
+  if (mode === 'inline' || (mode === 'auto' && expectedBytes !== undefined && expectedBytes < AUTO_INLINE_BELOW)) return new InlineHash(algos);
   try {
     return new WorkerHash(algos);
   } catch {

@@ -1,7 +1,7 @@
 /**
  * QEMU driver figures, under TCG (run by hand as root, prints a table):
  *
- *   node dist/bench/qemu.js [--tb 4,8,16,32] [--runs 1] [--many 10] [--skip-plain]
+ *   node dist/bench/qemu.js [--tb 8,16,32] [--q35-tb 16] [--runs 1] [--many 10] [--skip-plain]
  *
  * 1. Boot time: driver.ensureRunning → serial banner and → SSH banner on
  *    port 22, for the tiny guest's two packagings (microvm direct boot, q35
@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InstanceSpec } from '../src/host/compute/driver.js';
-import { QemuDriver } from '../src/host/compute/qemu/driver.js';
+import { DEFAULT_TB_SIZE_MIB, QemuDriver } from '../src/host/compute/qemu/driver.js';
 import { killHard } from '../src/host/compute/qemu/process.js';
 import { tinyGuestQemuArgs, buildTinyGuest } from '../src/host/image/tiny/index.js';
 import { killInstances, READY_BANNER, TestNet, TINY_CACHE, tinyGuestCopy, type NetSlot, type TestGuest } from '../test/integration/qemu-fixture.js';
@@ -97,8 +97,18 @@ async function memory(pid: number, memMiB: number): Promise<{ rss: number; guest
   return { rss, guestResident };
 }
 
+/** CPU time (user + system) a process has used, in ms: boot cost that does not depend on what else the host runs. */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the state field, in clock ticks (100 Hz).
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
 interface BootFigure {
   what: string;
+  /** QEMU's CPU time until the serial banner. */
+  cpuMs: number;
   bannerMs: number;
   sshMs: number;
   rssMiB: number;
@@ -130,12 +140,14 @@ async function bootWithDriver(work: string, g: TestGuest, n: TestNet, packaging:
   const t0 = Date.now();
   const st = await d.ensureRunning(s);
   const banner = await waitFile(d.paths(s.id).consoleLog, READY_BANNER, 180_000);
+  const cpu = await cpuMs(st.pid ?? 0);
   const ssh = await probe.bannerAt;
   await sleep(2000);
   const m = await memory(st.pid ?? 0, MEM_MIB);
   await d.destroy(s.id);
   return {
     what: `driver ${packaging === 'direct' ? 'microvm' : 'q35'} tb-size=${tb}`,
+    cpuMs: cpu,
     bannerMs: banner - t0,
     sshMs: ssh - t0,
     rssMiB: m.rss / 1024,
@@ -155,11 +167,13 @@ async function bootPlain(work: string, n: TestNet, packaging: 'direct' | 'disk')
   const qemu = spawn('ip', ['netns', 'exec', n.ns, 'qemu-system-x86_64', ...args], { stdio: 'ignore' });
   try {
     const banner = await waitFile(serialLog, READY_BANNER, 180_000);
+    const cpu = await cpuMs(qemu.pid ?? 0);
     const ssh = await probe.bannerAt;
     await sleep(2000);
     const m = await memory(qemu.pid ?? 0, MEM_MIB);
     return {
       what: `plain qemu ${packaging === 'direct' ? 'microvm' : 'q35'} (default tb-size)`,
+      cpuMs: cpu,
       bannerMs: banner - t0,
       sshMs: ssh - t0,
       rssMiB: m.rss / 1024,
@@ -190,6 +204,7 @@ async function many(work: string, g: TestGuest, n: TestNet, count: number, tb: n
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root (namespaces, taps)');
   const tbs = arg('tb', '4,8,16,32').split(',').map(Number);
+  const q35Tbs = arg('q35-tb', '16').split(',').map(Number);
   const runs = Number(arg('runs', '1'));
   const count = Number(arg('many', '0'));
   const work = await mkdtemp('/tmp/slqb-');
@@ -203,18 +218,18 @@ async function main(): Promise<void> {
         rows.push(await bootPlain(work, n, 'disk'));
       }
       for (const tb of tbs) rows.push(await bootWithDriver(work, g, n, 'direct', tb));
-      rows.push(await bootWithDriver(work, g, n, 'disk', tbs.includes(8) ? 8 : (tbs[0] ?? 8)));
+      for (const tb of q35Tbs) rows.push(await bootWithDriver(work, g, n, 'disk', tb));
     }
     console.log(`\ntiny guest, ${MEM_MIB} MiB, 1 vCPU, TCG, load average at start ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}`);
-    console.log('what                                       serial banner   SSH banner   RSS MiB   RSS-RAM MiB   RSS-resident guest RAM MiB');
+    console.log('what                                       CPU to banner   serial banner   SSH banner   RSS MiB   RSS-RAM MiB   RSS-resident guest RAM MiB');
     for (const f of rows) {
       console.log(
-        `${f.what.padEnd(42)} ${String(f.bannerMs).padStart(10)} ms ${String(f.sshMs).padStart(9)} ms ${f.rssMiB.toFixed(0).padStart(9)} ${f.overConfiguredMiB.toFixed(0).padStart(13)} ${f.overResidentMiB.toFixed(0).padStart(28)}`,
+        `${f.what.padEnd(42)} ${String(f.cpuMs).padStart(10)} ms ${String(f.bannerMs).padStart(12)} ms ${String(f.sshMs).padStart(9)} ms ${f.rssMiB.toFixed(0).padStart(9)} ${f.overConfiguredMiB.toFixed(0).padStart(13)} ${f.overResidentMiB.toFixed(0).padStart(28)}`,
       );
     }
-    if (count > 0) await many(work, g, n, count, 8);
+    if (count > 0) await many(work, g, n, count, DEFAULT_TB_SIZE_MIB);
   } finally {
-    for (const name of ['inst-many', ...tbs.map((t) => `inst-${t}`)]) await killInstances(join(work, name), PREFIX);
+    for (const name of ['inst-many', ...[...tbs, ...q35Tbs].map((t) => `inst-${t}`)]) await killInstances(join(work, name), PREFIX);
     await n.destroy();
     await rm(work, { recursive: true, force: true });
   }

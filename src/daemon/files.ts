@@ -12,6 +12,8 @@ export function dataFiles(dataDir: string) {
     log: join(dataDir, 'stacklet.log'),
     images: join(dataDir, 'images'),
     instances: join(dataDir, 'instances'),
+    /** The KVM probe's cached verdict (src/host/compute/qemu/probe.ts). */
+    kvmProbe: join(dataDir, 'kvm-probe.json'),
     run: join(dataDir, 'run'),
     cache: join(dataDir, 'cache'),
   };

@@ -209,6 +209,9 @@ export function renderQemuArgv(c: QemuConfig): string[] {
   }
   for (const n of c.nics) a.push(...nicArgs(c, n));
   if (c.incoming) a.push('-incoming', 'defer');
-  a.push('-pidfile', path(c.pidFile, 'pid file'), '-daemonize');
+  // QEMU runs as root: seccomp keeps a compromised one from exec'ing, forking or changing
+  // privileges. It is why Stacklet detaches QEMU itself instead of using -daemonize (which forks).
+  a.push('-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny');
+  a.push('-pidfile', path(c.pidFile, 'pid file'));
   return a;
 }

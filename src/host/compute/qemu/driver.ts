@@ -19,7 +19,7 @@ import { ensureOverlay, flattenDisk } from './disk.js';
 import { hostFigures } from './host-info.js';
 import { idFromDirName, instancePaths, type InstancePaths } from './layout.js';
 import { qemuVersion } from './probe.js';
-import { findQemuPid, killHard, startDaemonized, waitExit } from './process.js';
+import { findQemuPid, killHard, startDetached, waitExit } from './process.js';
 import { QmpClient, QmpError, withQmp } from './qmp.js';
 import { restoreState, saveState } from './saved-state.js';
 
@@ -60,7 +60,7 @@ interface RuntimeRecord {
 }
 
 /** The default TCG translation cache (MiB): see the tb-size figures in docs/compute-driver.md. */
-export const DEFAULT_TB_SIZE_MIB = 8;
+export const DEFAULT_TB_SIZE_MIB = 16;
 const QMP_TIMEOUT_MS = 5_000;
 /** ACPI power button presses are repeated: a guest still booting may miss the first one. */
 const POWERDOWN_RETRY_MS = 10_000;
@@ -393,7 +393,14 @@ export class QemuDriver implements ComputeDriver {
     await this.writeRuntime(p, { config, startedAt: new Date().toISOString() });
     try {
       const launcher = this.opts.netns === undefined ? [] : ['ip', 'netns', 'exec', this.opts.netns];
-      return await startDaemonized([...launcher, this.binary], argv, p.pidFile, id);
+      return await startDetached({
+        command: [...launcher, this.binary],
+        argv,
+        pidFile: p.pidFile,
+        uuid: id,
+        qmpSocket: p.qmpSocket,
+        logFile: p.qemuLog,
+      });
     } catch (err) {
       throw err instanceof ComputeError ? new ComputeError('HostFailure', `starting instance ${id} failed: ${err.message}`, { cause: err }) : err;
     }

@@ -36,6 +36,8 @@ export interface InstancePaths {
   savedState: string;
   /** Unix socket a migration stream passes through while suspending or resuming. */
   migrateSocket: string;
+  /** QEMU's own stdout and stderr (start-up errors, runtime warnings). */
+  qemuLog: string;
   /** What the instance was started with (machine, accel, NICs): read back by status() and list(). */
   runtimeFile: string;
 }
@@ -80,6 +82,7 @@ export function instancePaths(instancesDir: string, prefix: string, id: string):
     savedState: join(dir, 'suspended.state'),
     migrateSocket: join(dir, 'migrate.sock'),
     runtimeFile: join(dir, 'runtime.json'),
+    qemuLog: join(dir, 'qemu.log'),
   };
   for (const sock of [paths.qmpSocket, paths.vncSocket, paths.serialSocket, paths.migrateSocket]) {
     if (Buffer.byteLength(sock) > MAX_SOCKET_PATH) {

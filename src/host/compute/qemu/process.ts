@@ -1,27 +1,80 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { ComputeError } from '../errors.js';
-import { run } from './exec.js';
+import { QmpError, withQmp } from './qmp.js';
 
 /**
- * QEMU processes. QEMU daemonizes itself (-daemonize): the command we run
- * returns once the VM is set up, and the VM lives on in its own session,
- * reparented away from Stacklet, so stopping or killing Stacklet never
- * takes an instance with it. A VM is found again by its pid file, and the
- * pid is trusted only when /proc/PID/cmdline is QEMU's with this
- * instance's uuid and pid file (pids get reused).
+ * QEMU processes. Each QEMU is spawned detached: in a session of its own
+ * (setsid), stdin from /dev/null, stdout and stderr to a log in the
+ * instance dir, and not waited for, so stopping or killing Stacklet never
+ * takes an instance with it. (QEMU's own -daemonize would fork, which its
+ * seccomp sandbox forbids, and would throw its stderr away.) A VM is found
+ * again by its pid file, and the pid is trusted only when
+ * /proc/PID/cmdline is QEMU's with this instance's uuid and pid file
+ * (pids get reused).
  */
 
+/** Where and how to start one QEMU. */
+export interface StartOptions {
+  /** The binary, possibly behind a launcher that execs it (`ip netns exec NS qemu-system-x86_64`). */
+  command: readonly string[];
+  argv: readonly string[];
+  pidFile: string;
+  uuid: string;
+  qmpSocket: string;
+  /** QEMU's stdout and stderr go here (appended). */
+  logFile: string;
+  timeoutMs?: number;
+}
+
+async function logTail(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.trim().split('\n').slice(-6).join('\n');
+}
+
 /**
- * Starts QEMU with argv ending in `-pidfile X -daemonize`; resolves with the
- * daemon's pid. `command` is the binary, possibly behind a launcher that
- * execs it (`ip netns exec NS qemu-system-x86_64`).
+ * Starts QEMU detached and resolves with its pid once it answers on QMP
+ * (its start-up is over); rejects with QEMU's own error when it exits first.
  */
-export async function startDaemonized(command: readonly string[], argv: readonly string[], pidFile: string, uuid: string, timeoutMs = 30_000): Promise<number> {
-  if (!argv.includes('-daemonize')) throw new Error('startDaemonized: argv must ask QEMU to daemonize');
-  // The foreground QEMU exits once the daemon has finished initialising (or failed to, with its error on stderr).
-  await run([...command, ...argv], { timeoutMs });
-  const pid = await findQemuPid(pidFile, uuid);
-  if (pid === undefined) throw new ComputeError('HostFailure', `QEMU started but its pid file ${pidFile} names no live QEMU`);
+export async function startDetached(o: StartOptions): Promise<number> {
+  const [file, ...pre] = o.command;
+  if (file === undefined) throw new Error('startDetached: empty command');
+  const timeoutMs = o.timeoutMs ?? 30_000;
+  const fd = openSync(o.logFile, 'a', 0o600);
+  let child;
+  try {
+    child = spawn(file, [...pre, ...o.argv], { detached: true, stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => (exited = signal ? `killed by ${signal}` : `exit ${String(code)}`));
+  child.once('error', (err) => (exited = err.message));
+  child.unref();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited !== undefined) {
+      const tail = await logTail(o.logFile);
+      throw new ComputeError('HostFailure', `QEMU failed to start (${exited})${tail ? `: ${tail}` : ''}`);
+    }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      if (child.pid !== undefined) await killHard(child.pid).catch(() => undefined);
+      throw new ComputeError('HostFailure', `QEMU did not answer on ${o.qmpSocket} within ${timeoutMs} ms`);
+    }
+    try {
+      await withQmp(o.qmpSocket, (q) => q.execute('query-status'), { timeoutMs: remaining });
+      break;
+    } catch (err) {
+      if (!(err instanceof QmpError) || err.kind === 'Timeout') continue;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  const pid = await findQemuPid(o.pidFile, o.uuid);
+  if (pid === undefined || pid !== child.pid) {
+    throw new ComputeError('HostFailure', `QEMU started but its pid file ${o.pidFile} does not name it (${String(pid)} vs ${String(child.pid)})`);
+  }
   return pid;
 }
 

@@ -30,7 +30,6 @@ export const EXTENSIONS: readonly Extension[] = [
   { alias: 'standard-attr-tag', name: 'Tag support for resources with standard attribute: subnet, floatingip, router, network, security_group, port', description: 'Enables to set tag on resources with standard attribute.' },
   { alias: 'tag-ext', name: 'Tag support for resources: subnet, port, router, subnetpool', description: 'Extends tag support to more L2 and L3 resources.' },
   { alias: 'tag', name: 'Tag support', description: 'Enables to set tag on resources.' },
-  { alias: 'tag-ports-during-bulk-creation', name: 'Tag Ports During Bulk Creation', description: 'Allow to tag ports during bulk creation' },
   { alias: 'standard-attr-timestamp', name: 'Resource timestamps', description: 'Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes.' },
   { alias: 'standard-attr-revisions', name: 'Resource revision numbers', description: 'This extension will display the revision number of neutron resources.' },
   { alias: 'revision-if-match', name: 'If-Match constraints based on revision_number', description: "Extension indicating that If-Match based on revision_number is supported." },

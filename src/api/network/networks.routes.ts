@@ -42,7 +42,7 @@ export function registerNetworkRoutes(app: FastifyInstance, core: NetCore, base:
   );
 
   app.delete<{ Params: Id }>('/v2.0/networks/:id', { schema: { params: IdParam } }, async (req, reply) => {
-    await deleteNetwork(core, member(req.auth), req.params.id);
+    await deleteNetwork(core, member(req.auth), req.params.id, ifMatchRevision(req));
     return reply.code(204).send();
   });
 
@@ -76,7 +76,7 @@ export function registerNetworkRoutes(app: FastifyInstance, core: NetCore, base:
   );
 
   app.delete<{ Params: Id }>('/v2.0/subnets/:id', { schema: { params: IdParam } }, async (req, reply) => {
-    await deleteSubnet(core, member(req.auth), req.params.id);
+    await deleteSubnet(core, member(req.auth), req.params.id, ifMatchRevision(req));
     return reply.code(204).send();
   });
 }

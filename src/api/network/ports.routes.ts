@@ -45,7 +45,7 @@ export function registerPortRoutes(app: FastifyInstance, core: NetCore, base: st
   });
 
   app.delete<{ Params: Id }>('/v2.0/ports/:id', { schema: { params: IdParam } }, async (req, reply) => {
-    await deletePort(core, member(req.auth), req.params.id);
+    await deletePort(core, member(req.auth), req.params.id, ifMatchRevision(req));
     return reply.code(204).send();
   });
 }

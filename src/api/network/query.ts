@@ -11,7 +11,7 @@ import { invalidAttr } from '../../core/network/errors.js';
 export type Query = Record<string, unknown>;
 export type Item = Record<string, unknown>;
 
-const CONTROL = new Set(['fields', 'sort_key', 'sort_dir', 'limit', 'marker', 'page_reverse', 'tags', 'tags-any', 'not-tags', 'not-tags-any']);
+const CONTROL = new Set(['fields', 'sort_key', 'sort_dir', 'limit', 'marker', 'page_reverse', 'tags', 'tags-any', 'not-tags', 'not-tags-any', 'changed_since']);
 
 /** Every value of a query key (repeated keys arrive as arrays). */
 export function valuesOf(q: Query, key: string): string[] {
@@ -97,7 +97,8 @@ function tagMatcher(q: Query): ((item: Item) => boolean) | undefined {
 
 /** Keeps the items that satisfy every filter of the query. */
 export function filterItems(items: Item[], q: Query): Item[] {
-  const known = new Set(items.flatMap((i) => Object.keys(i)));
+  // Every item of a list has the same attributes; the first one tells which filters apply.
+  const known = new Set(Object.keys(items[0] ?? {}));
   const tests: ((item: Item) => boolean)[] = [];
   for (const key of Object.keys(q)) {
     if (CONTROL.has(key)) continue;
@@ -113,6 +114,13 @@ export function filterItems(items: Item[], q: Query): Item[] {
   }
   const tags = tagMatcher(q);
   if (tags) tests.push(tags);
+  const since = firstOf(q, 'changed_since');
+  if (since !== undefined) {
+    // standard-attr-timestamp: resources updated at or after the given time.
+    const t = Date.parse(since);
+    if (Number.isNaN(t)) throw invalidAttr('changed_since', `'${since}' is not a valid ISO 8601 time (e.g. 2024-01-31T12:00:00Z)`);
+    tests.push((item) => typeof item['updated_at'] === 'string' && Date.parse(item['updated_at']) >= t);
+  }
   return tests.length === 0 ? items : items.filter((i) => tests.every((t) => t(i)));
 }
 
@@ -158,6 +166,7 @@ export interface ListResult {
  * collection URL the links point at (without query string).
  */
 export function applyList(all: Item[], q: Query, selfUrl: string): ListResult {
+  if (Object.keys(q).length === 0) return { items: all, links: undefined };
   let items = filterItems(all, q);
   const specs = sortSpecs(q, items);
   if (specs.length > 0) {

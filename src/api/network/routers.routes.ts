@@ -53,7 +53,7 @@ export function registerRouterRoutes(app: FastifyInstance, core: NetCore, base: 
   );
 
   app.delete<{ Params: Id }>('/v2.0/routers/:id', { schema: { params: IdParam } }, async (req, reply) => {
-    await deleteRouter(core, member(req.auth), req.params.id);
+    await deleteRouter(core, member(req.auth), req.params.id, ifMatchRevision(req));
     return reply.code(204).send();
   });
 
@@ -111,7 +111,7 @@ export function registerRouterRoutes(app: FastifyInstance, core: NetCore, base: 
   );
 
   app.delete<{ Params: Id }>('/v2.0/floatingips/:id', { schema: { params: IdParam } }, async (req, reply) => {
-    await deleteFloatingIp(core, member(req.auth), req.params.id);
+    await deleteFloatingIp(core, member(req.auth), req.params.id, ifMatchRevision(req));
     return reply.code(204).send();
   });
 }

@@ -62,7 +62,7 @@ export function registerSecurityGroupRoutes(app: FastifyInstance, core: NetCore,
   );
 
   app.delete<{ Params: Id }>('/v2.0/security-groups/:id', { schema: { params: IdParam } }, async (req, reply) => {
-    await deleteSecurityGroup(core, member(req.auth), req.params.id);
+    await deleteSecurityGroup(core, member(req.auth), req.params.id, ifMatchRevision(req));
     return reply.code(204).send();
   });
 

@@ -1,4 +1,3 @@
-import { secondsTime } from '../../core/ids.js';
 import type { Caller } from '../../core/network/access.js';
 import type { FloatingIpModel, NetworkModel, PortModel, RouterModel, SecurityGroupModel, SubnetModel } from '../../core/network/models.js';
 import type { SecurityGroupRuleRow } from '../../store/network/secgroups.repo.js';
@@ -12,6 +11,8 @@ import type { SecurityGroupRuleRow } from '../../store/network/secgroups.repo.js
 const bool = (v: number): boolean => v === 1;
 
 function json<T>(text: string, fallback: T): T {
+  // Most of these columns hold an empty list or object: skip the parser for them.
+  if (text === '[]' || text === '{}') return (text === '[]' ? [] : {}) as T;
   try {
     return JSON.parse(text) as T;
   } catch {
@@ -19,8 +20,11 @@ function json<T>(text: string, fallback: T): T {
   }
 }
 
+/** Neutron prints times without fraction; the store keeps ISO-8601 with milliseconds. */
+const seconds = (iso: string): string => (iso.length === 24 && iso.endsWith('Z') ? `${iso.slice(0, 19)}Z` : iso);
+
 function standard(row: { created_at: string; updated_at: string; revision_number: number }, tags: string[]) {
-  return { tags, created_at: secondsTime(row.created_at), updated_at: secondsTime(row.updated_at), revision_number: row.revision_number };
+  return { tags, created_at: seconds(row.created_at), updated_at: seconds(row.updated_at), revision_number: row.revision_number };
 }
 
 const owner = (projectId: string) => ({ tenant_id: projectId, project_id: projectId });
@@ -180,8 +184,8 @@ export function ruleView(r: SecurityGroupRuleRow) {
     remote_group_id: r.remote_group_id,
     normalized_cidr: r.remote_ip_prefix,
     description: r.description,
-    created_at: secondsTime(r.created_at),
-    updated_at: secondsTime(r.updated_at),
+    created_at: seconds(r.created_at),
+    updated_at: seconds(r.updated_at),
     revision_number: r.revision_number,
   };
 }

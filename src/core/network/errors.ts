@@ -19,6 +19,8 @@ export const securityGroupNotFound = (id: string): CloudError => nf('SecurityGro
 export const securityGroupRuleNotFound = (id: string): CloudError =>
   nf('SecurityGroupRuleNotFound', `Security group rule ${id} does not exist`);
 export const extensionNotFound = (alias: string): CloudError => nf('ExtensionNotFound', `Extension with alias ${alias} does not exist`);
+export const availabilityZoneNotFound = (name: string): CloudError =>
+  nf('AvailabilityZoneNotFound', `AvailabilityZone ${name} could not be found.`);
 export const tagNotFound = (id: string, tag: string): CloudError => nf('TagNotFound', `Tag ${tag} could not be found for resource ${id}.`);
 
 export const invalidInput = (message: string): CloudError => br('InvalidInput', `Invalid input for operation: ${message}`);

@@ -233,9 +233,10 @@ export async function updateFloatingIp(core: NetCore, c: Caller, id: string, b: 
   return getFloatingIp(core, c, id);
 }
 
-export async function deleteFloatingIp(core: NetCore, c: Caller, id: string): Promise<void> {
+export async function deleteFloatingIp(core: NetCore, c: Caller, id: string, ifRevision?: number): Promise<void> {
   await core.store.write(async (r, batch) => {
     const fip = await visibleFip(r, c, id);
+    checkRevision(ifRevision, fip.revision_number);
     await r.meta.clearTags(fip.id);
     await r.routers.deleteFloatingIp(fip.id);
     const port = await r.ports.get(fip.floating_port_id);

@@ -4,11 +4,11 @@ import { CloudError } from '../errors.js';
 import { uuid } from '../ids.js';
 import { adminOnly, owns, targetProject, type Caller } from './access.js';
 import { checkRevision, networkVisible, stamp, visibleNetwork, type NetCore } from './core.js';
-import { invalidInput, networkInUse, networkNotFound, policyNotAuthorized } from './errors.js';
+import { availabilityZoneNotFound, invalidInput, networkInUse, networkNotFound, policyNotAuthorized } from './errors.js';
 import { loadNetworks, type NetworkModel } from './models.js';
 import { OWNER_DHCP, OWNER_FLOATINGIP, OWNER_ROUTER_GATEWAY, removePort } from './port-ops.js';
 import { checkQuota } from './quotas.js';
-import type { NetworkSettings } from './settings.js';
+import { checkZoneHints, type NetworkSettings } from './settings.js';
 import { removeSubnetRows } from './subnets.js';
 
 /**
@@ -119,6 +119,7 @@ export async function createNetwork(core: NetCore, c: Caller, b: NetworkCreate):
   for (const k of ['provider:network_type', 'provider:physical_network', 'provider:segmentation_id'] as const) {
     if (b[k] !== undefined) adminOnly(c, `create_network:${k}`);
   }
+  checkZoneHints(core.settings, b.availability_zone_hints, availabilityZoneNotFound);
   const id = await core.store.write(async (r, batch) => {
     const at = stamp();
     await checkQuota(r, core.settings, projectId, 'network');
@@ -206,10 +207,11 @@ export async function updateNetwork(core: NetCore, c: Caller, id: string, b: Net
   return getNetwork(core, c, id);
 }
 
-export async function deleteNetwork(core: NetCore, c: Caller, id: string): Promise<void> {
+export async function deleteNetwork(core: NetCore, c: Caller, id: string, ifRevision?: number): Promise<void> {
   await core.store.write(async (r, batch) => {
     const n = await visibleNetwork(r, c, id);
     requireNetworkOwner(c, n, 'delete');
+    checkRevision(ifRevision, n.revision_number);
     if ((await r.ports.countOnNetwork(n.id, [OWNER_DHCP])) > 0) throw networkInUse(n.id);
     const at = stamp();
     for (const p of await r.ports.list({ networkIds: [n.id] })) await removePort(r, batch, p, at);

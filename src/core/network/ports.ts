@@ -7,7 +7,7 @@ import { checkRevision, stamp, visibleNetwork, type NetCore } from './core.js';
 import { invalidAttr, policyNotAuthorized, portNotFound } from './errors.js';
 import { formatCidr, formatIp, parseCidr, parseIp } from './ip.js';
 import { allocateFixedIps, releaseIp, type FixedIpRequest } from './ipam.js';
-import { loadPorts, type PortModel } from './models.js';
+import { listPortModels, loadPorts, type PortModel } from './models.js';
 import { bindingFor, generateMac, insertPort, isServicePort, portEvents, removePort } from './port-ops.js';
 import { checkQuota } from './quotas.js';
 import { ensureDefaultGroup, resolvePortGroups } from './secgroups.js';
@@ -108,8 +108,7 @@ export async function listPorts(
   c: Caller,
   f: { ids?: string[]; networkIds?: string[]; deviceIds?: string[]; deviceOwners?: string[]; names?: string[] },
 ): Promise<PortModel[]> {
-  const r = core.store.read;
-  return loadPorts(r, await r.ports.list({ ...(c.isAdmin ? {} : { projectId: c.projectId }), ...f }));
+  return listPortModels(core.store.read, { ...(c.isAdmin ? {} : { projectId: c.projectId }), ...f });
 }
 
 export async function getPort(core: NetCore, c: Caller, id: string): Promise<PortModel> {
@@ -248,7 +247,8 @@ export async function updatePort(core: NetCore, c: Caller, id: string, b: PortUp
     if (b.fixed_ips !== undefined) await replaceFixedIps(r, n, { ...p, mac_address: mac }, b.fixed_ips);
     await r.ports.update(p.id, patch, at);
     portEvents(batch, { ...p, ...patch }, 'update');
-    if (p.device_owner !== (patch.device_owner ?? p.device_owner)) portEvents(batch, p, 'update');
+    // A port moved between devices (a router leg attached or detached): the old device changes too.
+    if (p.device_owner !== (patch.device_owner ?? p.device_owner) || p.device_id !== (patch.device_id ?? p.device_id)) portEvents(batch, p, 'update');
   });
   return getPort(core, c, id);
 }
@@ -284,10 +284,11 @@ async function replaceFixedIps(r: NetworkRepos, n: NetworkRow, p: PortRow, reque
   }
 }
 
-export async function deletePort(core: NetCore, c: Caller, id: string): Promise<void> {
+export async function deletePort(core: NetCore, c: Caller, id: string, ifRevision?: number): Promise<void> {
   await core.store.write(async (r, batch) => {
     const p = await visiblePort(r, c, id);
     if (!owns(c, p.project_id)) throw policyNotAuthorized('delete_port');
+    checkRevision(ifRevision, p.revision_number);
     if (isServicePort(p.device_owner)) {
       throw conflictOf('ServicePortInUse', `Port ${p.id} cannot be deleted directly via the port API: has device owner ${p.device_owner}.`);
     }

@@ -6,12 +6,13 @@ import { CloudError } from '../errors.js';
 import { uuid } from '../ids.js';
 import { adminOnly, owns, targetProject, type Caller } from './access.js';
 import { checkRevision, stamp, visibleNetwork, type NetCore } from './core.js';
-import { badRequestFor, invalidAttr, networkNotFound, portNotFound, routerInUse, routerNotFound, subnetNotFound } from './errors.js';
+import { availabilityZoneNotFound, badRequestFor, invalidAttr, networkNotFound, portNotFound, routerInUse, routerNotFound, subnetNotFound } from './errors.js';
 import { cidrContains, cidrsOverlap, parseIp } from './ip.js';
 import { cidrOf, releaseIp, type FixedIpRequest } from './ipam.js';
 import { fixedIpsOf, loadRouters, type RouterModel } from './models.js';
 import { insertPort, OWNER_ROUTER_GATEWAY, OWNER_ROUTER_INTERFACE, portEvents, removePort } from './port-ops.js';
 import { checkQuota } from './quotas.js';
+import { checkZoneHints } from './settings.js';
 import { validRoute, type RouteInput } from './subnet-rules.js';
 
 /**
@@ -99,6 +100,7 @@ function checkDvrHa(c: Caller, b: { distributed?: boolean; ha?: boolean }, actio
 export async function createRouter(core: NetCore, c: Caller, b: RouterCreate): Promise<RouterModel> {
   const projectId = targetProject(c, b);
   checkDvrHa(c, b, 'create');
+  checkZoneHints(core.settings, b.availability_zone_hints, availabilityZoneNotFound);
   const id = await core.store.write(async (r, batch) => {
     const at = stamp();
     await checkQuota(r, core.settings, projectId, 'router');
@@ -282,10 +284,11 @@ export async function changeExtraRoutes(core: NetCore, c: Caller, id: string, ro
   return getRouter(core, c, id);
 }
 
-export async function deleteRouter(core: NetCore, c: Caller, id: string): Promise<void> {
+export async function deleteRouter(core: NetCore, c: Caller, id: string, ifRevision?: number): Promise<void> {
   await core.store.write(async (r, batch) => {
     const at = stamp();
     const router = await visibleRouter(r, c, id);
+    checkRevision(ifRevision, router.revision_number);
     const interfaces = await r.ports.list({ deviceIds: [router.id], deviceOwners: [OWNER_ROUTER_INTERFACE] });
     if (interfaces.length > 0) throw routerInUse(router.id, `still has ports: remove its ${interfaces.length} interface(s) first (openstack router remove subnet).`);
     await clearGateway(r, batch, router, at);

@@ -179,9 +179,10 @@ export async function updateSecurityGroup(core: NetCore, c: Caller, id: string, 
   return getSecurityGroup(core, c, id);
 }
 
-export async function deleteSecurityGroup(core: NetCore, c: Caller, id: string): Promise<void> {
+export async function deleteSecurityGroup(core: NetCore, c: Caller, id: string, ifRevision?: number): Promise<void> {
   await core.store.write(async (r, batch) => {
     const g = await visibleGroup(r, c, id);
+    checkRevision(ifRevision, g.revision_number);
     const isDefault = (await r.secgroups.defaultOf(g.project_id)) === g.id;
     if (isDefault && !c.isAdmin) throw conflictOf('SecurityGroupCannotRemoveDefault', 'Insufficient rights for removing default security group.');
     if (await r.ports.groupInUse(g.id)) throw securityGroupInUse(g.id);

@@ -32,6 +32,11 @@ export const DEFAULT_NETWORK_SETTINGS: NetworkSettings = {
   availabilityZone: 'nova',
 };
 
+/** Checks availability_zone_hints name zones that exist (this cloud has one); throws Neutron's 404 otherwise. */
+export function checkZoneHints(settings: NetworkSettings, hints: readonly string[] | undefined, notFound: (name: string) => Error): void {
+  for (const h of hints ?? []) if (h !== settings.availabilityZone) throw notFound(h);
+}
+
 export class NetworkSettingsError extends Error {
   override name = 'NetworkSettingsError';
 }

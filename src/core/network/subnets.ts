@@ -202,10 +202,11 @@ async function checkGatewayChange(r: NetworkRepos, s: SubnetRow, gateway: string
   }
 }
 
-export async function deleteSubnet(core: NetCore, c: Caller, id: string): Promise<void> {
+export async function deleteSubnet(core: NetCore, c: Caller, id: string, ifRevision?: number): Promise<void> {
   await core.store.write(async (r, batch) => {
     const { subnet: s, network: n } = await visibleSubnet(r, c, id);
     requireSubnetOwner(c, s, n, 'delete');
+    checkRevision(ifRevision, s.revision_number);
     const allocs = await r.ipam.ofSubnet(s.id);
     if (allocs.length > 0) {
       const ports = await r.ports.list({ ids: [...new Set(allocs.map((a) => a.port_id))] });

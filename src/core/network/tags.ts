@@ -15,7 +15,6 @@ const MAX_TAG_LEN = 255;
 
 interface Target {
   projectId: string;
-  visible: boolean;
   kind: ChangeKind;
   touch: (at: string) => Promise<void>;
 }
@@ -25,33 +24,33 @@ async function targetOf(r: NetworkRepos, c: Caller, type: Taggable, id: string):
     case 'networks': {
       const n = await r.networks.get(id);
       if (!n || !networkVisible(c, n)) throw networkNotFound(id);
-      return { projectId: n.project_id, visible: true, kind: 'network', touch: (at) => r.networks.touch(id, at) };
+      return { projectId: n.project_id, kind: 'network', touch: (at) => r.networks.touch(id, at) };
     }
     case 'subnets': {
       const s = await r.networks.getSubnet(id);
       const n = s ? await r.networks.get(s.network_id) : undefined;
       if (!s || !n || !(owns(c, s.project_id) || n.shared === 1)) throw subnetNotFound(id);
-      return { projectId: s.project_id, visible: true, kind: 'subnet', touch: (at) => r.networks.touchSubnet(id, at) };
+      return { projectId: s.project_id, kind: 'subnet', touch: (at) => r.networks.touchSubnet(id, at) };
     }
     case 'ports': {
       const p = await r.ports.get(id);
       if (!p || !owns(c, p.project_id)) throw portNotFound(id);
-      return { projectId: p.project_id, visible: true, kind: 'port', touch: (at) => r.ports.touch(id, at) };
+      return { projectId: p.project_id, kind: 'port', touch: (at) => r.ports.touch(id, at) };
     }
     case 'routers': {
       const x = await r.routers.get(id);
       if (!x || !owns(c, x.project_id)) throw routerNotFound(id);
-      return { projectId: x.project_id, visible: true, kind: 'router', touch: (at) => r.routers.touch(id, at) };
+      return { projectId: x.project_id, kind: 'router', touch: (at) => r.routers.touch(id, at) };
     }
     case 'floatingips': {
       const f = await r.routers.getFloatingIp(id);
       if (!f || !owns(c, f.project_id)) throw floatingIpNotFound(id);
-      return { projectId: f.project_id, visible: true, kind: 'floatingip', touch: (at) => r.routers.touchFloatingIp(id, at) };
+      return { projectId: f.project_id, kind: 'floatingip', touch: (at) => r.routers.touchFloatingIp(id, at) };
     }
     case 'security-groups': {
       const g = await r.secgroups.get(id);
       if (!g || !owns(c, g.project_id)) throw securityGroupNotFound(id);
-      return { projectId: g.project_id, visible: true, kind: 'security_group', touch: (at) => r.secgroups.touch(id, at) };
+      return { projectId: g.project_id, kind: 'security_group', touch: (at) => r.secgroups.touch(id, at) };
     }
   }
 }

@@ -6,6 +6,16 @@ import type { PortTable } from './schema.js';
 
 export type PortRow = PortTable;
 
+/** A port row with its children as JSON text, from one query (the list path). */
+export interface PortRowWithChildren extends PortRow {
+  /** JSON [[subnet_id, ip_address], ...] in allocation order. */
+  fixed_ips_json: string;
+  /** JSON [security_group_id, ...]. */
+  security_groups_json: string;
+  /** JSON [tag, ...], sorted. */
+  tags_json: string;
+}
+
 export interface PortFilter extends Scope {
   ids?: readonly string[];
   networkIds?: readonly string[];
@@ -24,7 +34,29 @@ export class PortsRepo {
 
   /** Ports visible to the scope's project: its own and those on networks it owns. */
   list(f: PortFilter = {}): Promise<PortRow[]> {
-    let q = this.db.selectFrom('ports').selectAll();
+    return this.filtered(f).execute();
+  }
+
+  /**
+   * The same ports with their addresses, security groups and tags, in one
+   * statement: listing a thousand ports is one query, not one per child table.
+   */
+  listWithChildren(f: PortFilter = {}): Promise<PortRowWithChildren[]> {
+    return this.filtered(f)
+      .select([
+        sql<string>`(SELECT json_group_array(json_array(a.subnet_id, a.ip_address)) FROM (SELECT subnet_id, ip_address FROM ip_allocations WHERE port_id = ports.id ORDER BY rowid) a)`.as(
+          'fixed_ips_json',
+        ),
+        sql<string>`(SELECT json_group_array(g.security_group_id) FROM (SELECT security_group_id FROM port_security_groups WHERE port_id = ports.id ORDER BY rowid) g)`.as(
+          'security_groups_json',
+        ),
+        sql<string>`(SELECT json_group_array(t.tag) FROM (SELECT tag FROM network_tags WHERE resource_id = ports.id ORDER BY tag) t)`.as('tags_json'),
+      ])
+      .execute();
+  }
+
+  private filtered(f: PortFilter) {
+    let q = this.db.selectFrom('ports').selectAll('ports');
     if (f.projectId !== undefined) {
       const p = f.projectId;
       q = q.where((eb) =>
@@ -36,7 +68,7 @@ export class PortsRepo {
     if (f.deviceIds) q = q.where('device_id', 'in', f.deviceIds.length ? [...f.deviceIds] : ['']);
     if (f.deviceOwners) q = q.where('device_owner', 'in', f.deviceOwners.length ? [...f.deviceOwners] : ['']);
     if (f.names) q = q.where('name', 'in', f.names.length ? [...f.names] : ['']);
-    return q.orderBy(sql`rowid`).execute();
+    return q.orderBy(sql`ports.rowid`);
   }
 
   async insert(row: PortRow): Promise<void> {

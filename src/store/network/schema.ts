@@ -23,7 +23,7 @@ export interface NetworkTable {
   dns_domain: string;
   /** JSON array of availability zone names. */
   availability_zone_hints: string;
-  /** Observed: written by the data plane. */
+  /** Observed: written by the data plane; ACTIVE at creation, as Neutron reports a new network. */
   status: string;
   created_at: string;
   updated_at: string;

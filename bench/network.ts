@@ -1,0 +1,211 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../src/store/db.js';
+import { networkStoreOf } from '../src/store/network/store.js';
+import { freePort, MAIN } from '../test/helpers/cloud.js';
+
+/**
+ * Neutron figures, run by hand after a build:
+ *
+ *   node dist/bench/network.js          (BENCH_PORTS=1000 BENCH_SAMPLES=50 BENCH_LOG_LEVEL=info)
+ *
+ * - create a port over HTTP, p50 (target <= 5 ms)
+ * - list 1,000 ports over HTTP, p50 (target <= 20 ms), as admin and as the owning project
+ * - allocating the last free address of a /16 costs the same as the first: port create
+ *   p50 on an empty /16 and on a /16 with one free address left (filled in the store
+ *   directly, 65,532 allocations)
+ *
+ * The daemon runs as `stacklet up` does, as its own process, at log level info.
+ */
+
+const PORTS = Number(process.env['BENCH_PORTS'] ?? 1000);
+const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 50);
+const LOG_LEVEL = process.env['BENCH_LOG_LEVEL'] ?? 'info';
+
+const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))] ?? NaN;
+const f2 = (n: number) => n.toFixed(2);
+const summary = (xs: number[]) => `p50 ${f2(pct(xs, 50))} ms  p90 ${f2(pct(xs, 90))} ms  (n=${xs.length})`;
+
+/**
+ * CPU milliseconds the daemon has used (user + system, from /proc): on a
+ * busy machine wall-clock latency measures the neighbours too, CPU time per
+ * request does not.
+ */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100;
+}
+const perRequest = (pid: number | undefined, before: number, n: number) => `daemon CPU ${f2((cpuMs(pid) - before) / n)} ms/request`;
+
+async function start(dataDir: string, port: number): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, [MAIN, 'up', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+    env: { ...process.env, STACKLET_LOG_LEVEL: LOG_LEVEL },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`stacklet up exited ${proc.exitCode}: ${err}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return { proc, url };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function token(url: string, user: string, password: string, project: string): Promise<string> {
+  const r = await fetch(`${url}/identity/v3/auth/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: user, domain: { id: 'default' }, password } } },
+        scope: { project: { name: project, domain: { id: 'default' } } },
+      },
+    }),
+  });
+  const t = r.headers.get('x-subject-token');
+  if (r.status !== 201 || !t) throw new Error(`token for ${user}: ${r.status}`);
+  return t;
+}
+
+async function call<T>(url: string, tok: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T; ms: number }> {
+  const t0 = performance.now();
+  const r = await fetch(`${url}/network/v2.0${path}`, {
+    method,
+    headers: { 'x-auth-token': tok, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await r.text();
+  const ms = performance.now() - t0;
+  return { status: r.status, body: (text ? JSON.parse(text) : undefined) as T, ms };
+}
+
+function must<T>(r: { status: number; body: T }, status: number, what: string): T {
+  if (r.status !== status) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+  return r.body;
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'stacklet-bench-net-'));
+const daemon = await start(dataDir, await freePort());
+try {
+  const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as { adminPassword: string; demoPassword: string };
+  const admin = await token(daemon.url, 'admin', secrets.adminPassword, 'admin');
+  const demo = await token(daemon.url, 'demo', secrets.demoPassword, 'demo');
+  const { url } = daemon;
+  console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${PORTS} ports, ${SAMPLES} samples`);
+
+  // --- create PORTS ports, then list them
+  must(await call(url, admin, 'PUT', `/quotas/${await projectOf(demo)}`, { quota: { port: -1 } }), 200, 'quota');
+  const net = must(await call<{ network: { id: string } }>(url, demo, 'POST', '/networks', { network: { name: 'bench' } }), 201, 'network').network;
+  must(await call(url, demo, 'POST', '/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.200.0.0/20' } }), 201, 'subnet');
+  const creates: number[] = [];
+  const cpu0 = cpuMs(daemon.proc.pid);
+  for (let i = 0; i < PORTS; i++) {
+    const r = await call(url, demo, 'POST', '/ports', { port: { network_id: net.id, name: `bench-${i}` } });
+    must(r, 201, 'port');
+    creates.push(r.ms);
+  }
+  console.log(`create a port (HTTP, ${PORTS} on one network):     ${summary(creates)}   ${perRequest(daemon.proc.pid, cpu0, PORTS)}   target p50 <= 5 ms`);
+
+  for (const [who, tok] of [['admin', admin], ['demo', demo]] as const) {
+    const lists: number[] = [];
+    let n = 0;
+    const before = cpuMs(daemon.proc.pid);
+    for (let i = 0; i < SAMPLES; i++) {
+      const r = await call<{ ports: unknown[] }>(url, tok, 'GET', '/ports');
+      n = must(r, 200, 'list').ports.length;
+      lists.push(r.ms);
+    }
+    console.log(`list ${n} ports (HTTP, as ${who}):${' '.repeat(Math.max(1, 21 - who.length))}${summary(lists)}   ${perRequest(daemon.proc.pid, before, SAMPLES)}   target p50 <= 20 ms`);
+  }
+  const filtered: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    const r = await call(url, demo, 'GET', `/ports?network_id=${net.id}&fixed_ips=ip_address%3D10.200.1.7`);
+    must(r, 200, 'filtered list');
+    filtered.push(r.ms);
+  }
+  console.log(`list with network_id + fixed_ips filters:         ${summary(filtered)}`);
+
+  // --- a /16: first address vs last free address
+  const big = must(await call<{ network: { id: string } }>(url, demo, 'POST', '/networks', { network: { name: 'big' } }), 201, 'network').network;
+  const bigSub = must(
+    await call<{ subnet: { id: string } }>(url, demo, 'POST', '/subnets', { subnet: { network_id: big.id, ip_version: 4, cidr: '10.100.0.0/16', enable_dhcp: false } }),
+    201,
+    'subnet /16',
+  ).subnet;
+  const cycle = async (): Promise<{ ms: number; ip: string }> => {
+    const r = await call<{ port: { id: string; fixed_ips: { ip_address: string }[] } }>(url, demo, 'POST', '/ports', { port: { network_id: big.id } });
+    const p = must(r, 201, 'port on /16').port;
+    must(await call(url, demo, 'DELETE', `/ports/${p.id}`), 204, 'delete');
+    return { ms: r.ms, ip: p.fixed_ips[0]?.ip_address ?? '' };
+  };
+  const first: number[] = [];
+  let firstIp = '';
+  const cpuFirst = cpuMs(daemon.proc.pid);
+  for (let i = 0; i < SAMPLES; i++) {
+    const c = await cycle();
+    first.push(c.ms);
+    firstIp = c.ip;
+  }
+
+  // Fill the pool but one address, straight in the store (the daemon keeps no IPAM cache).
+  const holder = must(
+    await call<{ port: { id: string } }>(url, demo, 'POST', '/ports', { port: { network_id: big.id, fixed_ips: [], name: 'holder' } }),
+    201,
+    'holder',
+  ).port;
+  const t0 = performance.now();
+  const store = await openStore(join(dataDir, 'stacklet.db'));
+  let filled = 0;
+  await networkStoreOf(store.db).write(async (r) => {
+    for (;;) {
+      const free = await r.ipam.freeRanges(bigSub.id);
+      const left = free.reduce((a, x) => a + (x.last - x.first + 1n), 0n);
+      if (left <= 1n) break;
+      const chunk = Math.min(Number(left - 1n), 5000);
+      for (let i = 0; i < chunk; i++) {
+        const ip = await r.ipam.takeLowest(bigSub.id, 4);
+        if (!ip) break;
+        await r.ipam.insertAllocation({ subnet_id: bigSub.id, ip_address: ip, port_id: holder.id, network_id: big.id });
+        filled++;
+      }
+    }
+  });
+  await store.close();
+  console.log(`filled the /16 with ${filled} allocations in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const firstCpu = perRequest(daemon.proc.pid, cpuFirst, SAMPLES);
+  const last: number[] = [];
+  let lastIp = '';
+  const cpuLast = cpuMs(daemon.proc.pid);
+  for (let i = 0; i < SAMPLES; i++) {
+    const c = await cycle();
+    last.push(c.ms);
+    lastIp = c.ip;
+  }
+  const lastCpu = perRequest(daemon.proc.pid, cpuLast, SAMPLES);
+  const lastOne = await call(url, demo, 'POST', '/ports', { port: { network_id: big.id } });
+  const exhausted = await call<{ NeutronError?: { type: string } }>(url, demo, 'POST', '/ports', { port: { network_id: big.id } });
+  console.log(`port create+delete on an empty /16 (gets ${firstIp}):      create ${summary(first)}   ${firstCpu} (create+delete)`);
+  console.log(`port create+delete, last free address of the /16 (${lastIp}): create ${summary(last)}   ${lastCpu} (create+delete)   ratio p50 ${f2(pct(last, 50) / pct(first, 50))}`);
+  console.log(`then: taking the last address ${lastOne.status}, the next ${exhausted.status} ${exhausted.body.NeutronError?.type ?? ''}`);
+} finally {
+  const gone = new Promise((r) => daemon.proc.once('exit', r));
+  daemon.proc.kill('SIGTERM');
+  await gone;
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+async function projectOf(tok: string): Promise<string> {
+  const r = await fetch(`${daemon.url}/identity/v3/auth/tokens`, { headers: { 'x-auth-token': tok, 'x-subject-token': tok } });
+  const b = (await r.json()) as { token: { project: { id: string } } };
+  return b.token.project.id;
+}

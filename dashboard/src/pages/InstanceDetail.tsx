@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useAccess, useApi } from '../api/session';
-import { useFloatingIps, useRefresh, useServers } from '../api/queries';
+import { useFloatingIps, usePorts, useRefresh, useServers } from '../api/queries';
 import { errorMessage } from '../api/errors';
 import type { Server } from '../api/types';
 import { Button } from '../ui/controls';
@@ -51,7 +51,10 @@ function Actions({ server }: { server: Server }) {
       .catch((err: unknown) => setError(errorMessage(err)))
       .finally(() => setBusy(undefined));
   };
-  const mine = (fips.data ?? []).filter((f) => f.port_id && addressesOf(server).some((a) => a.addr === f.fixed_ip_address));
+  const ports = usePorts();
+  // By port, not by the server's addresses: Nova lists addresses only once the instance's network is wired.
+  const myPorts = new Set((ports.data ?? []).filter((p) => p.device_id === server.id).map((p) => p.id));
+  const mine = (fips.data ?? []).filter((f) => f.port_id !== null && myPorts.has(f.port_id));
   const detach = (id: string) => {
     setBusy(`fip-${id}`);
     api

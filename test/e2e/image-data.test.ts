@@ -177,6 +177,27 @@ describe('interrupted uploads', () => {
     assert.equal((await c.api<Row>('GET', `/image/v2/images/${id}`, { token })).body.status, 'active');
   });
 
+  test('a server killed mid-upload comes back with the image queued and no partial file', async () => {
+    const id = await createImage('killed');
+    const total = 256 * 1024 * 1024;
+    const req = request(`${c.baseUrl}/image/v2/images/${id}/file`, {
+      method: 'PUT',
+      headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream', 'content-length': String(total) },
+    });
+    req.on('error', () => {});
+    const chunk = Buffer.alloc(1024 * 1024, 5);
+    for (let i = 0; i < 32; i++) req.write(chunk);
+    const deadline = Date.now() + 15_000;
+    while (!imageFiles().some((n) => n.includes(id) && n.endsWith('.part')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await c.api<Row>('GET', `/image/v2/images/${id}`, { token })).body.status, 'saving');
+    await c.down('SIGKILL');
+    req.destroy();
+    assert.ok(imageFiles().some((n) => n.includes(id)), 'the crash left a partial file behind');
+    await c.up();
+    assert.deepEqual(imageFiles().filter((n) => n.includes(id)), []);
+    assert.equal((await c.api<Row>('GET', `/image/v2/images/${id}`, { token })).body.status, 'queued');
+  });
+
   test('a chunked upload (no Content-Length) works', async () => {
     const id = await createImage('chunked');
     const data = Buffer.alloc(3 * 1024 * 1024 + 5, 9);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthContext } from '../../core/auth.js';
 import { createServers, type NetworkRequest, type ServerCreate } from '../../core/compute/create.js';
@@ -16,6 +17,12 @@ import { serverDetail, serverSummary, type ViewContext } from './server-views.js
 import { checkBody, novaBool } from './validate.js';
 
 /** GET/POST /servers, /servers/detail, GET/PUT/DELETE /servers/{id}. */
+
+/** Nova's generated password: 12 characters without look-alikes. */
+function adminPassword(): string {
+  const alphabet = 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  return [...randomBytes(12)].map((b) => alphabet[b % alphabet.length]).join('');
+}
 
 type Id = { id: string };
 
@@ -222,6 +229,8 @@ export function registerServerRoutes(app: FastifyInstance, core: ComputeCore, ro
         links: links(roots, 'servers', first.id),
         'OS-DCF:diskConfig': first.disk_config,
         security_groups: (r.securityGroups ?? ['default']).map((name) => ({ name })),
+        // Nova returns a generated password by default; like Nova's libvirt driver (inject_password off), it is not set in the guest.
+        adminPass: (server['adminPass'] as string | undefined) ?? adminPassword(),
       },
     });
   });

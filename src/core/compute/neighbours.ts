@@ -81,6 +81,8 @@ export interface NetworkForCompute {
   /** Ports by id, in bulk (list views). */
   portsById(ids: string[]): Promise<Map<string, PortInfo>>;
   networkNames(ids: string[]): Promise<Map<string, string>>;
+  /** Networks by id, in bulk, whatever their owner (the caller already holds ports on them). */
+  networksById(ids: string[]): Promise<Map<string, NetworkInfo>>;
   securityGroupNames(ids: string[]): Promise<Map<string, string>>;
   /** Resolves names or ids within a project; throws 400 naming the first that does not exist. */
   resolveSecurityGroups(auth: AuthContext, projectId: string, namesOrIds: string[]): Promise<string[]>;

@@ -160,6 +160,11 @@ export function networkForCompute(core: NetCore): NetworkForCompute {
       return new Map(rows.map((n) => [n.id, n.name || n.id]));
     },
 
+    async networksById(ids) {
+      const rows = ids.length ? await r().networks.list({ ids }) : [];
+      return new Map(rows.map((n) => [n.id, toNetwork(n)]));
+    },
+
     async securityGroupNames(ids) {
       const rows = ids.length ? await r().secgroups.list({ ids }) : [];
       return new Map(rows.map((g) => [g.id, g.name]));

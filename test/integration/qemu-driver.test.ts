@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { Duplex } from 'node:stream';
 import { createHash, randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import type { InstanceSpec, MachineType } from '../../src/host/compute/driver.js
 import { isComputeError } from '../../src/host/compute/errors.js';
 import { QemuDriver, type QemuDriverOptions } from '../../src/host/compute/qemu/driver.js';
 import { isAlive } from '../../src/host/compute/qemu/process.js';
+import { pipeUnixSocket } from '../../src/host/compute/qemu/console.js';
 import { hasCommand, killInstances, READY_BANNER, removeStaleNamespaces, sh, TestNet, tinyGuestCopy, until, type TestGuest } from './qemu-fixture.js';
 
 const PREFIX = 'slqd';
@@ -132,6 +134,22 @@ describe('QEMU driver on the real host (TCG)', { skip }, () => {
     assert.equal(await n.tapState(slot.tap), 'UP');
     const ps = (await readFile(`/proc/${started.pid ?? 0}/cmdline`, 'utf8')).split('\0');
     assert.ok(ps.includes('-uuid') && ps.includes(spec.id));
+
+    // The VNC server answers on its unix socket only, through the pipe the console proxy will use.
+    const rfb = await new Promise<string>((resolve, reject) => {
+      const ws = new Duplex({
+        read() {},
+        write(chunk: Buffer, _enc, cb) {
+          resolve(chunk.toString());
+          cb();
+        },
+      });
+      d.vncSocket(spec.id)
+        .then((path) => pipeUnixSocket(path, ws))
+        .then((close) => void setTimeout(close, 2000))
+        .catch(reject);
+    });
+    assert.match(rfb, /^RFB 003\.008/);
 
     await d.pause(spec.id);
     assert.equal((await d.status(spec.id))?.state, 'paused');

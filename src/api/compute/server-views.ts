@@ -24,9 +24,18 @@ export interface ViewContext {
 }
 
 /** Nova's hostId: sha224 of project id + host, so servers of one project on one host share it. */
+const hostIds = new Map<string, string>();
+
 export function hostIdOf(host: string | null, projectId: string): string {
   if (!host) return '';
-  return createHash('sha224').update(projectId + host).digest('hex');
+  const key = `${projectId}\u0000${host}`;
+  let h = hostIds.get(key);
+  if (!h) {
+    h = createHash('sha224').update(projectId + host).digest('hex');
+    if (hostIds.size > 10000) hostIds.clear();
+    hostIds.set(key, h);
+  }
+  return h;
 }
 
 export function addressesView(addrs: ServerAddress[]): Record<string, { version: number; addr: string; 'OS-EXT-IPS:type': string; 'OS-EXT-IPS-MAC:mac_addr': string }[]> {

@@ -51,6 +51,12 @@ export async function viewContext(core: ComputeCore, req: FastifyRequest, roots:
 /** The detailed views of some servers, with what they need loaded in bulk. */
 export async function detailViews(core: ComputeCore, c: ViewContext, rows: InstanceRow[], serverGroups: boolean) {
   const details = await loadDetails(core, rows);
+  // List rows come without user_data; only admins see it (OS-EXT-SRV-ATTR:user_data, 2.3+).
+  if (c.auth.isAdmin && atLeast(c.mv, 3)) {
+    const missing = rows.filter((r) => r.user_data === null).map((r) => r.id);
+    const ud = missing.length ? await core.instances.userDataOf(missing) : new Map<string, string | null>();
+    rows = rows.map((r) => (ud.has(r.id) ? { ...r, user_data: ud.get(r.id) ?? null } : r));
+  }
   return rows.map((s) => {
     const d = details.get(s.id);
     if (!d) throw new Error(`details of ${s.id} missing`);

@@ -1,3 +1,5 @@
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import {
@@ -41,7 +43,8 @@ const notFound = (reply: FastifyReply) => text(reply, 404, '404 Not Found\n\nThe
 /** Lists a directory as EC2 does: subdirectories end in "/", leaves do not. */
 function listing(tree: Ec2Tree): string {
   return Object.entries(tree)
-    .map(([k, v]) => (typeof v === 'string' ? k : `${k}/`))
+    // EC2 lists public keys as "0=name" (no slash) though each is a directory.
+    .map(([k, v]) => (typeof v === 'string' || k.includes('=') ? k : `${k}/`))
     .join('\n');
 }
 
@@ -134,5 +137,19 @@ export async function buildMetadataApp(core: ComputeCore, log?: Logger): Promise
   });
   registerMetadataRoutes(app, core);
   await app.ready();
+  return app;
+}
+
+/**
+ * Serves the metadata app on a unix socket (mode 0600; the proxies run in
+ * this process or as root), replacing a stale socket file from an earlier
+ * run. Returns the app; close() stops it.
+ */
+export async function listenMetadata(core: ComputeCore, socketPath: string, log?: Logger): Promise<FastifyInstance> {
+  const app = await buildMetadataApp(core, log);
+  await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
+  await rm(socketPath, { force: true });
+  await app.listen({ path: socketPath });
+  await chmod(socketPath, 0o600);
   return app;
 }

@@ -162,6 +162,19 @@ export class ComputeCore {
   }
 }
 
+const parsedFlavors = new Map<string, FlavorSnapshot>();
+
+/**
+ * The flavor a server runs with. Servers share a handful of flavor
+ * snapshots, so parses are memoised by their text (list views read 500+).
+ * Callers must not mutate the result.
+ */
 export function flavorOf(s: Pick<InstanceRow, 'flavor'>): FlavorSnapshot {
-  return JSON.parse(s.flavor) as FlavorSnapshot;
+  let f = parsedFlavors.get(s.flavor);
+  if (!f) {
+    f = JSON.parse(s.flavor) as FlavorSnapshot;
+    if (parsedFlavors.size > 1000) parsedFlavors.clear();
+    parsedFlavors.set(s.flavor, f);
+  }
+  return f;
 }

@@ -50,8 +50,12 @@ export class InstancesRepo {
     return ex.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /**
+   * Servers matching a filter. user_data (up to 64 KiB each) is left out of
+   * list rows (it reads as null); views that show it load it with userDataOf.
+   */
   list(f: InstanceFilter): Promise<InstanceRow[]> {
-    let q = this.db.selectFrom('instances').selectAll();
+    let q = this.db.selectFrom('instances').select(LIST_COLUMNS).select(sql<null>`null`.as('user_data'));
     if (f.projectId !== undefined) q = q.where('project_id', '=', f.projectId);
     q = q.where('deleted', '=', f.deleted ? 1 : 0);
     if (f.changesSince !== undefined) q = q.where('updated_at', '>=', f.changesSince);
@@ -65,11 +69,20 @@ export class InstancesRepo {
 
   /** Live and deleted servers changed since a time (Nova's changes-since also returns deleted ones). */
   listChanged(f: InstanceFilter): Promise<InstanceRow[]> {
-    let q = this.db.selectFrom('instances').selectAll();
+    let q = this.db.selectFrom('instances').select(LIST_COLUMNS).select(sql<null>`null`.as('user_data'));
     if (f.projectId !== undefined) q = q.where('project_id', '=', f.projectId);
     if (f.changesSince !== undefined) q = q.where('updated_at', '>=', f.changesSince);
     if (f.changesBefore !== undefined) q = q.where('updated_at', '<=', f.changesBefore);
     return q.execute();
+  }
+
+  async userDataOf(ids: string[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    for (const part of chunks(ids)) {
+      const rows = await this.db.selectFrom('instances').select(['id', 'user_data']).where('id', 'in', part).execute();
+      for (const r of rows) out.set(r.id, r.user_data);
+    }
+    return out;
   }
 
   async metadataOf(ids: string[], ex: Executor = this.db): Promise<Map<string, Record<string, string>>> {
@@ -273,6 +286,15 @@ export class InstancesRepo {
     await ex.updateTable('instance_snapshots').set({ status }).where('image_id', '=', imageId).execute();
   }
 }
+
+/** Every column but user_data, which list views rarely need and which can be 64 KiB per server. */
+const LIST_COLUMNS = [
+  'id', 'project_id', 'user_id', 'name', 'description', 'hostname', 'reservation_id', 'launch_index', 'image_id', 'flavor_id',
+  'flavor', 'new_flavor', 'old_flavor', 'key_name', 'key_data', 'config_drive', 'availability_zone', 'access_ipv4', 'access_ipv6',
+  'disk_config', 'trusted_certs', 'vm_state', 'task_state', 'power_state', 'desired_power', 'generation', 'applied_generation',
+  'host', 'node', 'claimed_at', 'launched_at', 'terminated_at', 'locked', 'locked_by', 'locked_reason', 'progress', 'fault_code',
+  'fault_message', 'fault_details', 'fault_created', 'root_device_name', 'created_at', 'updated_at', 'deleted_at', 'deleted',
+] as const; // prettier-ignore
 
 /** SQLite bounds the number of bound parameters; big IN lists go in slices. */
 function chunks<T>(xs: T[], size = 900): T[][] {

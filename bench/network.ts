@@ -155,6 +155,7 @@ try {
     first.push(c.ms);
     firstIp = c.ip;
   }
+  const firstCpu = perRequest(daemon.proc.pid, cpuFirst, SAMPLES);
 
   // Fill the pool but one address, straight in the store (the daemon keeps no IPAM cache).
   const holder = must(
@@ -179,10 +180,8 @@ try {
       }
     }
   });
-  await store.close();
   console.log(`filled the /16 with ${filled} allocations in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-  const firstCpu = perRequest(daemon.proc.pid, cpuFirst, SAMPLES);
   const last: number[] = [];
   let lastIp = '';
   const cpuLast = cpuMs(daemon.proc.pid);
@@ -192,11 +191,41 @@ try {
     lastIp = c.ip;
   }
   const lastCpu = perRequest(daemon.proc.pid, cpuLast, SAMPLES);
-  const lastOne = await call(url, demo, 'POST', '/ports', { port: { network_id: big.id } });
+  const lastOne = await call<{ port: { id: string } }>(url, demo, 'POST', '/ports', { port: { network_id: big.id } });
   const exhausted = await call<{ NeutronError?: { type: string } }>(url, demo, 'POST', '/ports', { port: { network_id: big.id } });
   console.log(`port create+delete on an empty /16 (gets ${firstIp}):      create ${summary(first)}   ${firstCpu} (create+delete)`);
   console.log(`port create+delete, last free address of the /16 (${lastIp}): create ${summary(last)}   ${lastCpu} (create+delete)   ratio p50 ${f2(pct(last, 50) / pct(first, 50))}`);
   console.log(`then: taking the last address ${lastOne.status}, the next ${exhausted.status} ${exhausted.body.NeutronError?.type ?? ''}`);
+
+  // The allocator alone, in this process on the same file: take the next free address and give it back.
+  must(await call(url, demo, 'DELETE', `/ports/${lastOne.body.port.id}`), 204, 'free the last address');
+  const empty = must(
+    await call<{ subnet: { id: string } }>(url, demo, 'POST', '/subnets', { subnet: { network_id: big.id, ip_version: 4, cidr: '10.101.0.0/16', enable_dhcp: false } }),
+    201,
+    'empty /16',
+  ).subnet;
+  const ipamCycle = async (subnetId: string): Promise<number> => {
+    const t = performance.now();
+    await networkStoreOf(store.db).write(async (r) => {
+      const ip = await r.ipam.takeLowest(subnetId, 4);
+      if (!ip) throw new Error('pool unexpectedly empty');
+      await r.ipam.insertAllocation({ subnet_id: subnetId, ip_address: ip, port_id: holder.id, network_id: big.id });
+      await r.ipam.deleteAllocation(subnetId, ip);
+      const v = ip.split('.').reduce((a, o) => (a << 8n) | BigInt(o), 0n);
+      const pools = [{ first: v - (v & 0xffffn) + 2n, last: v - (v & 0xffffn) + 0xfffen }];
+      await r.ipam.giveBack(subnetId, 4, v, pools);
+    });
+    return performance.now() - t;
+  };
+  const ipamFirst: number[] = [];
+  const ipamLast: number[] = [];
+  for (let i = 0; i < SAMPLES * 4; i++) {
+    ipamFirst.push(await ipamCycle(empty.id));
+    ipamLast.push(await ipamCycle(bigSub.id));
+  }
+  await store.close();
+  console.log(`allocator (take + allocate + release, one transaction), empty /16:      ${summary(ipamFirst)}`);
+  console.log(`allocator, /16 with one free address (65,532 allocated):                ${summary(ipamLast)}   ratio p50 ${f2(pct(ipamLast, 50) / pct(ipamFirst, 50))}`);
 } finally {
   const gone = new Promise((r) => daemon.proc.once('exit', r));
   daemon.proc.kill('SIGTERM');

@@ -27,7 +27,9 @@ const RESOURCES: [string, string][] = [
 
 /** The Neutron core of a running cloud: its store (shared with the reconcilers) and settings. */
 export function netCoreOf(ctx: CloudContext): NetCore {
-  return { store: networkStoreOf(ctx.store.db), settings: networkSettingsFromEnv() };
+  const store = networkStoreOf(ctx.store.db);
+  store.useReadConnection(ctx.store.sqlite.name);
+  return { store, settings: networkSettingsFromEnv() };
 }
 
 export const networkPlugin: ServicePlugin = {
@@ -40,6 +42,7 @@ export const networkPlugin: ServicePlugin = {
   async register(app: FastifyInstance, ctx: CloudContext) {
     const base = `${ctx.baseUrl}/network`;
     const core = netCoreOf(ctx);
+    app.addHook('onClose', async () => core.store.closeReadConnection());
     const version = { id: 'v2.0', status: 'CURRENT', links: [{ href: `${base}/v2.0/`, rel: 'self' }] };
     app.get('/', { config: { public: true } }, async () => ({ versions: [version] }));
     app.get('/v2.0', { config: { public: true } }, async () => ({

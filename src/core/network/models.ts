@@ -91,17 +91,9 @@ export async function loadPorts(r: NetworkRepos, rows: PortRow[]): Promise<PortM
   }));
 }
 
-/** Ports matching a filter with their children, from one query (lists). */
-export async function listPortModels(r: NetworkRepos, f: PortFilter): Promise<PortModel[]> {
-  const rows = await r.ports.listWithChildren(f);
-  // The row keeps its three JSON columns: views read named columns only, and copying
-  // a thousand rows without them costs more than the whole query.
-  return rows.map((row) => ({
-    row,
-    fixedIps: row.fixed_ips_json === '[]' ? [] : (JSON.parse(row.fixed_ips_json) as [string, string][]).map(([subnet_id, ip_address]) => ({ subnet_id, ip_address })),
-    securityGroupIds: row.security_groups_json === '[]' ? [] : (JSON.parse(row.security_groups_json) as string[]),
-    tags: row.tags_json === '[]' ? [] : (JSON.parse(row.tags_json) as string[]),
-  }));
+/** Ports matching a filter with their children: a fixed number of queries for any number of ports (lists). */
+export function listPortModels(r: NetworkRepos, f: PortFilter): Promise<PortModel[]> {
+  return r.ports.listWithChildren(f);
 }
 
 export async function loadRouters(r: NetworkRepos, rows: RouterRow[]): Promise<RouterModel[]> {

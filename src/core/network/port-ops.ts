@@ -31,7 +31,10 @@ export interface NewPort {
   projectId: string;
   name?: string;
   description?: string;
+  /** A MAC the caller chose (checked to be free on the network here). */
   macAddress?: string;
+  /** A MAC generateMac just found free in this transaction (not checked again). */
+  freeMacAddress?: string;
   adminStateUp?: boolean;
   deviceId?: string;
   deviceOwner?: string;
@@ -84,7 +87,9 @@ export async function insertPort(
   at: string,
 ): Promise<{ row: PortRow; fixedIps: FixedIp[] }> {
   let mac: string;
-  if (np.macAddress !== undefined) {
+  if (np.freeMacAddress) {
+    mac = np.freeMacAddress;
+  } else if (np.macAddress !== undefined) {
     if (await r.ports.macInUse(network.id, np.macAddress)) throw macInUse(network.id, np.macAddress);
     mac = np.macAddress;
   } else {

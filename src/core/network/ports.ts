@@ -124,7 +124,7 @@ export async function createPort(core: NetCore, c: Caller, b: PortCreate): Promi
   if (b['binding:profile'] !== undefined) adminOnly(c, 'create_port:binding:profile');
   checkDnsName(b.dns_name);
   const mac = b.mac_address === undefined ? undefined : normalizeMac(b.mac_address);
-  const id = await core.store.write(async (r, batch) => {
+  return core.store.write(async (r, batch) => {
     const at = stamp();
     const n = await visibleNetwork(r, c, b.network_id);
     if (!c.isAdmin && n.project_id !== c.projectId && n.shared !== 1) {
@@ -153,13 +153,13 @@ export async function createPort(core: NetCore, c: Caller, b: PortCreate): Promi
       groups = [await ensureDefaultGroup(r, batch, projectId, at)];
     }
     // The MAC is needed now as the default of address pairs; insertPort checks an explicit one is free.
-    const macAddress = mac ?? (await generateMac(r, core.settings, n.id));
-    const pairs = addressPairs(b.allowed_address_pairs ?? [], macAddress);
-    const { row } = await insertPort(r, batch, core.settings, n, {
+    const generated = mac === undefined ? await generateMac(r, core.settings, n.id) : undefined;
+    const pairs = addressPairs(b.allowed_address_pairs ?? [], generated ?? mac ?? '');
+    const { row, fixedIps } = await insertPort(r, batch, core.settings, n, {
       projectId,
       ...(b.name !== undefined ? { name: b.name } : {}),
       ...(b.description !== undefined ? { description: b.description } : {}),
-      macAddress,
+      ...(mac !== undefined ? { macAddress: mac } : { freeMacAddress: generated ?? '' }),
       ...(b.admin_state_up !== undefined ? { adminStateUp: b.admin_state_up } : {}),
       ...(b.device_id !== undefined ? { deviceId: b.device_id } : {}),
       deviceOwner: owner,
@@ -173,9 +173,9 @@ export async function createPort(core: NetCore, c: Caller, b: PortCreate): Promi
       fixedIps: b.fixed_ips,
       ...(b.tags !== undefined ? { tags: b.tags } : {}),
     }, at);
-    return row.id;
+    // Everything the view shows is known here: no second read for the response.
+    return { row, fixedIps, securityGroupIds: groups, tags: [...new Set(b.tags ?? [])].sort() };
   });
-  return getPort(core, c, id);
 }
 
 export async function updatePort(core: NetCore, c: Caller, id: string, b: PortUpdate, ifRevision?: number): Promise<PortModel> {

@@ -2,18 +2,31 @@ import { sql } from 'kysely';
 import type { Db } from '../db.js';
 import { chunks } from './ipam.repo.js';
 import { touched, type Scope } from './networks.repo.js';
+import type { PortListReader } from './port-list-reader.js';
 import type { PortTable } from './schema.js';
 
 export type PortRow = PortTable;
 
-/** A port row with its children as JSON text, from one query (the list path). */
-export interface PortRowWithChildren extends PortRow {
-  /** JSON [[subnet_id, ip_address], ...] in allocation order. */
-  fixed_ips_json: string;
-  /** JSON [security_group_id, ...]. */
-  security_groups_json: string;
-  /** JSON [tag, ...], sorted. */
-  tags_json: string;
+/** A port with what hangs off it, as lists need it. */
+export interface PortWithChildren {
+  row: PortRow;
+  /** In allocation order. */
+  fixedIps: { subnet_id: string; ip_address: string }[];
+  securityGroupIds: string[];
+  /** Sorted. */
+  tags: string[];
+}
+
+/** Groups child rows by their port, keeping their order. */
+export function groupBy<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const r of rows) {
+    const k = key(r);
+    const l = out.get(k);
+    if (l) l.push(r);
+    else out.set(k, [r]);
+  }
+  return out;
 }
 
 export interface PortFilter extends Scope {
@@ -26,7 +39,11 @@ export interface PortFilter extends Scope {
 
 /** Ports and their security group membership (their addresses are in IpamRepo). */
 export class PortsRepo {
-  constructor(private readonly db: Db) {}
+  /** `reader` serves lists from a read-only connection when the store has one (never inside a transaction). */
+  constructor(
+    private readonly db: Db,
+    private readonly reader: () => PortListReader | undefined = () => undefined,
+  ) {}
 
   get(id: string): Promise<PortRow | undefined> {
     return this.db.selectFrom('ports').selectAll().where('id', '=', id).executeTakeFirst();
@@ -38,24 +55,40 @@ export class PortsRepo {
   }
 
   /**
-   * The same ports with their addresses, security groups and tags, in one
-   * statement: listing a thousand ports is one query, not one per child table.
+   * The same ports with their addresses, security groups and tags: one
+   * query per table whatever the number of ports, served by the read-only
+   * connection when the store has one.
    */
-  listWithChildren(f: PortFilter = {}): Promise<PortRowWithChildren[]> {
-    return this.filtered(f)
-      .select([
-        sql<string>`(SELECT json_group_array(json_array(a.subnet_id, a.ip_address)) FROM (SELECT subnet_id, ip_address FROM ip_allocations WHERE port_id = ports.id ORDER BY rowid) a)`.as(
-          'fixed_ips_json',
-        ),
-        sql<string>`(SELECT json_group_array(g.security_group_id) FROM (SELECT security_group_id FROM port_security_groups WHERE port_id = ports.id ORDER BY rowid) g)`.as(
-          'security_groups_json',
-        ),
-        sql<string>`(SELECT json_group_array(t.tag) FROM (SELECT tag FROM network_tags WHERE resource_id = ports.id ORDER BY tag) t)`.as('tags_json'),
-      ])
+  async listWithChildren(f: PortFilter = {}): Promise<PortWithChildren[]> {
+    const reader = this.reader();
+    if (reader) return reader.list(f);
+    const rows = await this.list(f);
+    const ids = this.filtered(f, false).clearSelect().select('ports.id');
+    const allocs = await this.db
+      .selectFrom('ip_allocations')
+      .select(['port_id', 'subnet_id', 'ip_address'])
+      .where('port_id', 'in', ids)
+      .orderBy(sql`rowid`)
       .execute();
+    const groups = await this.db
+      .selectFrom('port_security_groups')
+      .select(['port_id', 'security_group_id'])
+      .where('port_id', 'in', ids)
+      .orderBy(sql`rowid`)
+      .execute();
+    const tags = await this.db.selectFrom('network_tags').select(['resource_id', 'tag']).where('resource_id', 'in', ids).orderBy('tag').execute();
+    const byPort = groupBy(allocs, (a) => a.port_id);
+    const sgs = groupBy(groups, (g) => g.port_id);
+    const tagged = groupBy(tags, (t) => t.resource_id);
+    return rows.map((row) => ({
+      row,
+      fixedIps: (byPort.get(row.id) ?? []).map((a) => ({ subnet_id: a.subnet_id, ip_address: a.ip_address })),
+      securityGroupIds: (sgs.get(row.id) ?? []).map((g) => g.security_group_id),
+      tags: (tagged.get(row.id) ?? []).map((t) => t.tag),
+    }));
   }
 
-  private filtered(f: PortFilter) {
+  private filtered(f: PortFilter, ordered = true) {
     let q = this.db.selectFrom('ports').selectAll('ports');
     if (f.projectId !== undefined) {
       const p = f.projectId;
@@ -68,7 +101,7 @@ export class PortsRepo {
     if (f.deviceIds) q = q.where('device_id', 'in', f.deviceIds.length ? [...f.deviceIds] : ['']);
     if (f.deviceOwners) q = q.where('device_owner', 'in', f.deviceOwners.length ? [...f.deviceOwners] : ['']);
     if (f.names) q = q.where('name', 'in', f.names.length ? [...f.names] : ['']);
-    return q.orderBy(sql`ports.rowid`);
+    return ordered ? q.orderBy(sql`ports.rowid`) : q;
   }
 
   async insert(row: PortRow): Promise<void> {

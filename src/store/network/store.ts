@@ -2,6 +2,7 @@ import { changeFeedOf, type ChangeBatch, type ChangeFeed } from '../changes.js';
 import type { Db } from '../db.js';
 import { IpamRepo } from './ipam.repo.js';
 import { NetworkMetaRepo } from './meta.repo.js';
+import { PortListReader } from './port-list-reader.js';
 import { NetworksRepo } from './networks.repo.js';
 import { PortsRepo } from './ports.repo.js';
 import { RoutersRepo } from './routers.repo.js';
@@ -16,9 +17,9 @@ export class NetworkRepos {
   readonly secgroups: SecurityGroupsRepo;
   readonly meta: NetworkMetaRepo;
 
-  constructor(readonly db: Db) {
+  constructor(readonly db: Db, reader: () => PortListReader | undefined = () => undefined) {
     this.networks = new NetworksRepo(db);
-    this.ports = new PortsRepo(db);
+    this.ports = new PortsRepo(db, reader);
     this.ipam = new IpamRepo(db);
     this.routers = new RoutersRepo(db);
     this.secgroups = new SecurityGroupsRepo(db);
@@ -34,10 +35,22 @@ export class NetworkRepos {
 export class NetworkStore {
   readonly read: NetworkRepos;
   readonly feed: ChangeFeed;
+  private reader: PortListReader | undefined;
 
   constructor(readonly db: Db) {
-    this.read = new NetworkRepos(db);
+    this.read = new NetworkRepos(db, () => this.reader);
     this.feed = changeFeedOf(db);
+  }
+
+  /** Serves port lists from a read-only connection to `file` (the store's database file; not for ':memory:'). */
+  useReadConnection(file: string): void {
+    if (this.reader || file === '' || file === ':memory:') return;
+    this.reader = new PortListReader(file);
+  }
+
+  closeReadConnection(): void {
+    this.reader?.close();
+    this.reader = undefined;
   }
 
   write<T>(fn: (r: NetworkRepos, changes: ChangeBatch) => Promise<T>): Promise<T> {

@@ -527,6 +527,8 @@ describe('instances (needs the compute, network and image APIs)', () => {
     if (!needs(t, 'compute', 'network', 'image')) return;
     await ensureSeed();
     const page = await demoPage();
+    const requested: string[] = [];
+    page.on('request', (r) => requested.push(r.url()));
     await openPage(page, 'Instances');
     await page.getByRole('button', { name: 'Launch instance' }).click();
     const d = page.getByRole('dialog', { name: 'Launch an instance' });
@@ -572,6 +574,11 @@ describe('instances (needs the compute, network and image APIs)', () => {
     await page.getByRole('tab', { name: 'Console log' }).click();
     await page.locator('.console-log, .tabpanel [role="alert"]').first().waitFor();
     await shot(page, '74-console-log');
+
+    await page.getByRole('tab', { name: 'Console', exact: true }).click();
+    const open = page.getByRole('button', { name: 'Open console' });
+    if (!active) assert.match((await open.getAttribute('title')) ?? '', /needs the instance ACTIVE/);
+    assert.ok(!requested.some((u) => /\/assets\/rfb-/.test(u)), 'the noVNC client is not loaded before a console opens');
 
     await page.getByRole('tab', { name: 'Why can’t I reach it?' }).click();
     await page.getByLabel('Port').fill('8080');

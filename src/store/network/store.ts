@@ -1,3 +1,4 @@
+import { CloudError } from '../../core/errors.js';
 import { changeFeedOf, type ChangeBatch, type ChangeFeed } from '../changes.js';
 import type { Db } from '../db.js';
 import { IpamRepo } from './ipam.repo.js';
@@ -53,8 +54,24 @@ export class NetworkStore {
     this.reader = undefined;
   }
 
-  write<T>(fn: (r: NetworkRepos, changes: ChangeBatch) => Promise<T>): Promise<T> {
-    return this.feed.write((trx, batch) => fn(new NetworkRepos(trx), batch));
+  /**
+   * Runs `fn` in one transaction with its change events. A constraint the
+   * code did not foresee (it checks first; the schema is the last word)
+   * becomes a 409 the client may retry, never a 500.
+   */
+  async write<T>(fn: (r: NetworkRepos, changes: ChangeBatch) => Promise<T>): Promise<T> {
+    try {
+      return await this.feed.write((trx, batch) => fn(new NetworkRepos(trx), batch));
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
+        throw new CloudError('Conflict', `The change conflicts with the current state (${(err as Error).message}); read it again and retry.`, {
+          type: 'Conflict',
+          cause: err,
+        });
+      }
+      throw err;
+    }
   }
 }
 

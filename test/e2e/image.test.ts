@@ -389,6 +389,13 @@ describe('the API', () => {
     }
     assert.deepEqual(seen, ['page-0', 'page-1', 'page-2', 'page-3', 'page-4']);
     glanceError(await c.api('GET', '/image/v2/images?marker=00000000-0000-0000-0000-000000000000', { token: demo }), 400, /marker/);
+
+    // More than one default page (25): the CLI follows `next` and lists them all.
+    for (let i = 0; i < 27; i++) await create(demo, { name: `many-${String(i).padStart(2, '0')}`, tags: ['many'] });
+    const all = await c.osJson<Row[]>(['image', 'list', '--tag', 'many'], { cloud: 'stacklet' });
+    assert.equal(all.length, 27);
+    const limited = await c.osJson<Row[]>(['image', 'list', '--tag', 'many', '--limit', '5'], { cloud: 'stacklet' });
+    assert.equal(limited.length, 5);
   });
 
   test('no token is 401 in Glance format', async () => {

@@ -6,7 +6,7 @@ import type { AuthContext } from '../auth.js';
 import { badRequest, CloudError, conflict, forbidden, notFound } from '../errors.js';
 import { nowIso, uuid } from '../ids.js';
 import { requireAdmin } from '../policy.js';
-import { checkTag, parseCreateBody } from './attributes.js';
+import { checkImageId, checkTag, parseCreateBody } from './attributes.js';
 import { judgeInspection, type DiskFormat, type InspectedFile } from './formats.js';
 import { applyPatch, type PatchOp } from './json-patch.js';
 import type { ListRequest } from './list-query.js';
@@ -326,7 +326,7 @@ export class ImageService {
   async createFromFile(opts: CreateFromFileOptions, source: Readable, size: number | undefined): Promise<string> {
     const now = nowIso();
     const image: Image = {
-      id: opts.id ?? uuid(),
+      id: opts.id === undefined ? uuid() : checkImageId(opts.id),
       name: opts.name,
       owner: opts.ownerProjectId,
       status: 'queued',

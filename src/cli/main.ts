@@ -7,6 +7,7 @@ import { cloudsYaml, openrc } from '../daemon/clouds.js';
 import { checkDataDir, StartupError, startCloud } from '../daemon/cloud.js';
 import { dataFiles, type RunState } from '../daemon/files.js';
 import { readSecrets } from '../daemon/secrets.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../daemon/runtime.js';
 import { VERSION } from '../api/server.js';
 import { daemonFlags } from './args.js';
 
@@ -139,10 +140,10 @@ async function upDetached(argv: string[], cfg: Config): Promise<void> {
   const args = argv.filter((a) => a !== '--detach' && a !== '-d');
   const main = fileURLToPath(import.meta.url);
   const logFd = openSync(files.log.replace(/\.log$/, '.out'), 'a');
-  const child = spawn(process.execPath, [main, 'up', ...args], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, main, 'up', ...args], {
     detached: true,
     stdio: ['ignore', 'pipe', logFd],
-    env: { ...process.env, STACKLET_DETACHED: '1' },
+    env: { ...DAEMON_ENV, ...process.env, STACKLET_DETACHED: '1' },
   });
   const ready = await new Promise<boolean>((resolve) => {
     let buf = '';

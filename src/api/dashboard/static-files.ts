@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { extname, join, relative, sep } from 'node:path';
-import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliCompress, constants as zlib, gzip } from 'node:zlib';
 
 /** One built file of the dashboard, held in memory with its compressed forms. */
 export interface StaticFile {
@@ -44,7 +45,7 @@ function walk(dir: string): string[] {
 
 /**
  * Reads a built dashboard (Vite's dist/) into memory, compressing what is
- * worth it once at start-up so each request is a buffer write. The bundle
+ * worth it once (in the background) so each request is a buffer write. The bundle
  * is a few hundred kilobytes; source maps are left out.
  */
 export function loadStaticFiles(distDir: string): Map<string, StaticFile> {
@@ -61,13 +62,33 @@ export function loadStaticFiles(distDir: string): Map<string, StaticFile> {
       raw,
       immutable: rel.startsWith('assets/'),
     };
-    if (COMPRESSIBLE.has(ext) && raw.length > 512) {
-      file.gzip = gzipSync(raw, { level: 9 });
-      file.br = brotliCompressSync(raw, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: raw.length } });
-    }
+    if (COMPRESSIBLE.has(ext) && raw.length > 512) compressInBackground(file);
     files.set(file.path, file);
   }
   return files;
+}
+
+const gzipAsync = promisify(gzip);
+const brotliAsync = promisify(brotliCompress);
+
+/**
+ * Brotli at quality 11 takes seconds for the bundle: done inline it held
+ * start-up to healthy far past a second. It runs on the thread pool instead,
+ * and each encoding is served from the moment it is ready (raw until then).
+ */
+function compressInBackground(file: StaticFile): void {
+  const raw = file.raw;
+  // Later still, so the start-up itself does not share the CPU with it.
+  setTimeout(() => {
+    void gzipAsync(raw, { level: 9 }).then(
+      (b) => (file.gzip = b),
+      () => undefined,
+    );
+    void brotliAsync(raw, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: raw.length } }).then(
+      (b) => (file.br = b),
+      () => undefined,
+    );
+  }, 3000).unref();
 }
 
 /** Picks the smallest encoding the client accepts: br, then gzip, then identity. */

@@ -92,11 +92,5 @@ function assertMayInspect(auth: import('../../core/auth.js').AuthContext | undef
 
 /** Projects on which the user has any role (directly, through a group, or inherited from the domain). */
 export async function projectsOf(ctx: CloudContext, userId: string) {
-  const repo = ctx.identity.repo;
-  const actorIds = [userId, ...(await repo.groupIdsOf(userId))];
-  const direct = await repo.listAssignments({ actorIds, targetType: 'project' });
-  const inherited = await repo.listAssignments({ actorIds, targetType: 'domain', inherited: true });
-  const ids = new Set(direct.map((a) => a.target_id));
-  const projects = await repo.listProjects({ enabled: true });
-  return projects.filter((p) => ids.has(p.id) || inherited.some((a) => a.target_id === p.domain_id));
+  return ctx.identity.projectsOf(userId);
 }

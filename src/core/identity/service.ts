@@ -53,6 +53,7 @@ const CACHE_MAX = 10_000;
  */
 export class IdentityService {
   private cache = new Map<string, CacheEntry>();
+  private scopes = new Map<string, { rows: ProjectRow[]; generation: number }>();
   private revocations: Awaited<ReturnType<IdentityRepo['liveRevocations']>> = [];
   private revocationsGen = -1;
 
@@ -334,6 +335,26 @@ export class IdentityService {
       out.push({ id: s.id, type: s.type, name: s.name, endpoints: rendered });
     }
     return out;
+  }
+
+  /**
+   * Enabled projects on which the user has any role: directly, through a
+   * group, or inherited from the domain. Cached until the next identity
+   * write, as validated tokens are: clients ask it on every authentication
+   * (GET /v3/auth/projects), and it is four queries.
+   */
+  async projectsOf(userId: string): Promise<ProjectRow[]> {
+    const hit = this.scopes.get(userId);
+    if (hit && hit.generation === this.repo.generation) return hit.rows;
+    const generation = this.repo.generation;
+    const actorIds = [userId, ...(await this.repo.groupIdsOf(userId))];
+    const direct = await this.repo.listAssignments({ actorIds, targetType: 'project' });
+    const inherited = new Set((await this.repo.listAssignments({ actorIds, targetType: 'domain', inherited: true })).map((a) => a.target_id));
+    const ids = new Set(direct.map((a) => a.target_id));
+    const rows = (await this.repo.listProjects({ enabled: true })).filter((p) => ids.has(p.id) || inherited.has(p.domain_id));
+    if (this.scopes.size >= CACHE_MAX) this.scopes.clear();
+    this.scopes.set(userId, { rows, generation });
+    return rows;
   }
 
   /** Throws the Keystone 404 for a token given as X-Subject-Token that is not valid. */

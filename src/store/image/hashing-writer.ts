@@ -107,6 +107,8 @@ export class HashingFileWriter extends Writable {
     let off = 0;
     while (off < chunk.length) {
       this.cur ??= await this.takeBlock();
+      // Destroyed while waiting for a block: nothing more may reach the file.
+      if (this.destroyed) throw this.failure ?? new Error('upload stream destroyed');
       const b = this.cur;
       const n = Math.min(b.buf.length - b.len, chunk.length - off);
       chunk.copy(b.buf, b.len, off, off + n);

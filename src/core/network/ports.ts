@@ -295,6 +295,3 @@ export async function deletePort(core: NetCore, c: Caller, id: string, ifRevisio
     await removePort(r, batch, p, stamp());
   });
 }
-
-/** Observed port status (DOWN, ACTIVE, BUILD, ERROR): the data plane's to write. */
-export const PORT_STATUSES = ['DOWN', 'ACTIVE', 'BUILD', 'ERROR'] as const;

@@ -6,7 +6,7 @@ import { CloudError } from '../errors.js';
 import { uuid } from '../ids.js';
 import { adminOnly, owns, targetProject, type Caller } from './access.js';
 import { checkRevision, stamp, visibleNetwork, type NetCore } from './core.js';
-import { availabilityZoneNotFound, badRequestFor, invalidAttr, networkNotFound, portNotFound, routerInUse, routerNotFound, subnetNotFound } from './errors.js';
+import { availabilityZoneNotFound, badRequestFor, networkNotFound, portNotFound, routerInUse, routerNotFound, subnetNotFound } from './errors.js';
 import { cidrContains, cidrsOverlap, parseIp } from './ip.js';
 import { cidrOf, releaseIp, type FixedIpRequest } from './ipam.js';
 import { fixedIpsOf, loadRouters, type RouterModel } from './models.js';
@@ -428,11 +428,4 @@ export async function removeInterface(core: NetCore, c: Caller, id: string, info
     batch.add('router', router.id, 'update');
     return interfaceResult(router, port.id, port.network_id, removing.map((l) => l.subnet.id));
   });
-}
-
-/** Validates add/remove_extraroutes bodies. */
-export function routesOfBody(body: { router?: { routes?: RouteInput[] } }): RouteInput[] {
-  const routes = body.router?.routes;
-  if (!Array.isArray(routes)) throw invalidAttr('routes', 'the body must be {"router": {"routes": [...]}}');
-  return routes;
 }

@@ -155,6 +155,22 @@ describe('compute with the openstack CLI', () => {
     const stop = await c.openstack(['server', 'stop', id], demo);
     assert.match(stop.stderr, new RegExp(`Cannot 'stop' instance ${id} while it is in vm_state building \\(HTTP 409\\)`));
 
+    // Security groups through Nova (OSC finds the group via Nova's os-security-groups proxy).
+    await c.os(['security', 'group', 'create', 'web'], demo);
+    await c.os(['server', 'add', 'security', 'group', id, 'web'], demo);
+    const withWeb = await c.osJson<Row>(['server', 'show', id], demo);
+    assert.deepEqual(withWeb['security_groups'], [{ name: 'default' }, { name: 'web' }]);
+    const portSgs = (await c.osJson<Row>(['port', 'show', String(ports[0]?.['ID'])], demo))['security_group_ids'] as string[];
+    assert.equal(portSgs.length, 2);
+    await c.os(['server', 'remove', 'security', 'group', id, 'web'], demo);
+    const again = await c.openstack(['server', 'remove', 'security', 'group', id, 'web'], demo);
+    assert.match(again.stderr, /is not associated with the instance .* \(HTTP 400\)/);
+    const events = await c.osJson<Row[]>(['server', 'event', 'list', id], demo);
+    assert.deepEqual(
+      events.map((e) => e['Action']),
+      ['create'],
+    );
+
     await c.os(['server', 'delete', '--wait', 'vm1-renamed', 'db1'], demo);
     assert.deepEqual(await c.osJson<Row[]>(['server', 'list'], demo), []);
     assert.deepEqual(

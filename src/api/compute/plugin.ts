@@ -9,6 +9,7 @@ import { registerAdminRoutes } from './admin.routes.js';
 import { registerFlavorRoutes } from './flavors.routes.js';
 import { registerKeypairRoutes } from './keypairs.routes.js';
 import { registerLimitRoutes } from './limits.routes.js';
+import { registerProxyRoutes } from './proxies.routes.js';
 import { registerServerActionRoutes } from './actions.routes.js';
 import { registerServerGroupRoutes } from './groups.routes.js';
 import { registerServerRoutes } from './servers.routes.js';
@@ -115,5 +116,6 @@ export const computePlugin: ServicePlugin = {
     registerServerGroupRoutes(app, core);
     registerLimitRoutes(app, core);
     registerAdminRoutes(app, core, roots);
+    registerProxyRoutes(app, core);
   },
 };

@@ -7,7 +7,7 @@ import { confirmResize, createImage, lock, rebuild, resize, revertResize, simple
 import { consoleTokenTarget, createConsole } from './consoles.js';
 import { createServers, type ServerCreate } from './create.js';
 import { createGroup } from './groups.js';
-import { observePower } from './lifecycle.js';
+import { fail, observePower } from './lifecycle.js';
 import { configDriveFiles, ec2MetaData, guestView, metaDataJson, networkDataJson, serverForRequest } from './metadata.js';
 import { deleteServer, writeMetadata } from './servers.js';
 import { flavorOf } from './service.js';
@@ -272,6 +272,23 @@ describe('compute core', () => {
     const none = await createServers(kit.core, demo, req({ networks: 'none' }), 'r');
     assert.equal((await kit.core.instances.portsOf([none.servers[0]?.id ?? ''])).size, 0);
     await expectError(createServers(kit.core, authOf('lonely'), req({ networks: 'auto' }), 'r'), 400, /Unable to automatically allocate a network/);
+  });
+
+  test('a server that failed on the host goes to ERROR with the fault, and can still be deleted', async () => {
+    await reconcileOnce(kit.core, driver);
+    const { servers } = await createServers(kit.core, demo, req(), 'r');
+    const id = servers[0]?.id ?? '';
+    driver.failNext('ensureRunning');
+    await assert.rejects(reconcileOnce(kit.core, driver));
+    await fail(kit.core, id, { code: 500, message: 'Build of instance failed: the host could not start it.', details: 'injected failure of ensureRunning' });
+    assert.equal(await status(id), 'ERROR');
+    const s = await kit.core.instances.get(id);
+    assert.equal(s?.fault_message, 'Build of instance failed: the host could not start it.');
+    assert.ok(s?.claimed_at, 'claimed before the host was touched');
+    await deleteServer(kit.core, demo, id, 'r');
+    assert.equal((await kit.core.instances.get(id))?.task_state, 'deleting');
+    await reconcileOnce(kit.core, driver);
+    assert.equal((await kit.core.instances.get(id))?.deleted, 1);
   });
 
   test('a guest found off while it should run becomes SHUTOFF, never silently ACTIVE', async () => {

@@ -25,8 +25,8 @@ export async function pendingServers(core: ComputeCore): Promise<string[]> {
     .selectFrom('instances')
     .select('id')
     .where('deleted', '=', 0)
-    .where((eb) => eb.or([eb('task_state', 'is not', null), eb('generation', '!=', eb.ref('applied_generation'))]))
-    .where('vm_state', '!=', VM.ERROR)
+    // A task always needs the reconciler (deleting an ERROR server too); a bare spec change of an ERROR server does not.
+    .where((eb) => eb.or([eb('task_state', 'is not', null), eb.and([eb('generation', '!=', eb.ref('applied_generation')), eb('vm_state', '!=', VM.ERROR)])]))
     .execute();
   return rows.map((r) => r.id);
 }

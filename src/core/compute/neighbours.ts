@@ -64,6 +64,15 @@ export interface FloatingIpInfo {
   portId: string;
 }
 
+/** A security group as Nova's os-security-groups proxy shows it (ingress rules only, as Nova converts them). */
+export interface SecurityGroupInfo {
+  id: string;
+  name: string;
+  description: string;
+  projectId: string;
+  rules: { id: string; protocol: string | null; portMin: number | null; portMax: number | null; remoteIpPrefix: string | null; remoteGroupId: string | null }[];
+}
+
 export interface NetworkForCompute {
   /** The network if the caller may use it (own, shared or external for admin), else undefined. */
   getNetwork(auth: AuthContext, id: string): Promise<NetworkInfo | undefined>;
@@ -87,6 +96,8 @@ export interface NetworkForCompute {
   /** Resolves names or ids within a project; throws 400 naming the first that does not exist. */
   resolveSecurityGroups(auth: AuthContext, projectId: string, namesOrIds: string[]): Promise<string[]>;
   setPortSecurityGroups(portId: string, groupIds: string[]): Promise<void>;
+  /** A project's security groups (the project's default one is made if missing, as Neutron does on first use). */
+  listSecurityGroups(projectId: string): Promise<SecurityGroupInfo[]>;
   floatingIpsOfPorts(portIds: string[]): Promise<FloatingIpInfo[]>;
   /** The port holding `ip` on a network, or on any network attached to a router (for the metadata service). */
   findPortByAddress(where: { networkId?: string; routerId?: string }, ip: string): Promise<PortInfo | undefined>;

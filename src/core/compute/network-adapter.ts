@@ -6,7 +6,7 @@ import { networkVisible } from '../network/core.js';
 import { loadPorts, type PortModel } from '../network/models.js';
 import { createPort, deletePort, updatePort } from '../network/ports.js';
 import { ensureDefaultFor } from '../network/secgroups.js';
-import type { FloatingIpInfo, NetworkForCompute, NetworkInfo, PortInfo, SubnetInfo } from './neighbours.js';
+import type { FloatingIpInfo, NetworkForCompute, NetworkInfo, PortInfo, SecurityGroupInfo, SubnetInfo } from './neighbours.js';
 
 /**
  * Compute's view of the network core: what Nova asks Neutron for, as calls
@@ -187,6 +187,21 @@ export function networkForCompute(core: NetCore): NetworkForCompute {
         out.push((byName[0] as { id: string }).id);
       }
       return [...new Set(out)];
+    },
+
+    async listSecurityGroups(projectId): Promise<SecurityGroupInfo[]> {
+      await ensureDefaultFor(core, projectId);
+      const groups = await r().secgroups.list({ projectId });
+      const rules = await r().secgroups.rulesOf(groups.map((g) => g.id));
+      return groups.map((g) => ({
+        id: g.id,
+        name: g.name,
+        description: g.description,
+        projectId: g.project_id,
+        rules: (rules.get(g.id) ?? [])
+          .filter((x) => x.direction === 'ingress')
+          .map((x) => ({ id: x.id, protocol: x.protocol, portMin: x.port_range_min, portMax: x.port_range_max, remoteIpPrefix: x.remote_ip_prefix, remoteGroupId: x.remote_group_id })),
+      }));
     },
 
     async setPortSecurityGroups(portId, groupIds) {

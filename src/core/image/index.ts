@@ -6,9 +6,10 @@ import { qemuImgInfo } from '../../host/image/qemu-img.js';
 import type { Db } from '../../store/db.js';
 import { ImageFiles, type ImageFilesOptions } from '../../store/image/files.js';
 import { ImageRepo } from '../../store/image/repo.js';
-import { badRequest } from '../errors.js';
+import type { AuthContext } from '../auth.js';
+import { badRequest, conflict } from '../errors.js';
 import { ImageService, type CreateFromFileOptions } from './service.js';
-import type { ImageUsage } from './types.js';
+import type { Image, ImageUsage } from './types.js';
 
 /**
  * The image service's public face for the rest of Stacklet. One service
@@ -95,4 +96,19 @@ export async function createImageFromFile(ctx: ImageHostContext, opts: CreateFro
     throw err;
   }
   return svc.createFromFile(opts, createReadStream(opts.path, { highWaterMark: 1024 * 1024 }), size);
+}
+
+/**
+ * What compute needs to boot from an image: the image as the caller may
+ * see it (404 otherwise) and the path of its data file, which only the
+ * image service writes. Refuses (409) an image that has no usable data:
+ * queued, saving, deactivated (for non-admins, as downloads are).
+ */
+export async function imageForBoot(ctx: ImageHostContext, auth: AuthContext, imageId: string): Promise<{ image: Image; path: string }> {
+  const svc = imageService(ctx);
+  const { image } = await svc.fetch(auth, imageId);
+  if (image.status !== 'active' && !(image.status === 'deactivated' && auth.isAdmin)) {
+    throw conflict(`Image ${image.id} is ${image.status}; only an active image can be used.`);
+  }
+  return { image, path: svc.files.pathOf(image.id) };
 }

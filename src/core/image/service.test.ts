@@ -11,7 +11,7 @@ import { ImageFiles } from '../../store/image/files.js';
 import { ImageRepo } from '../../store/image/repo.js';
 import type { AuthContext } from '../auth.js';
 import { CloudError } from '../errors.js';
-import { createImageFromFile } from './index.js';
+import { createImageFromFile, imageForBoot } from './index.js';
 import { ImageService } from './service.js';
 
 function auth(projectId: string, roles: { admin?: boolean; member?: boolean } = { member: true }): AuthContext {
@@ -116,6 +116,12 @@ describe('ImageService', () => {
     assert.equal(img.virtual_size, 32 * 1024 * 1024);
     assert.equal(img.properties['os_distro'], 'cirros');
     assert.equal(img.os_hash_algo, 'sha512');
+
+    const boot = await imageForBoot(ctx, auth('p9'), id);
+    assert.equal(boot.path, join(dir, 'images', id));
+    const queued = await svc.create(p1, { name: 'not-yet', visibility: 'private' });
+    await assert.rejects(imageForBoot(ctx, p1, queued.id), status(409));
+    await assert.rejects(imageForBoot(ctx, auth('p9'), queued.id), status(404));
 
     const raw = join(dir, 'not-qcow2.img');
     writeFileSync(raw, Buffer.alloc(4096, 1));

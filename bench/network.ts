@@ -42,7 +42,7 @@ function cpuMs(pid: number | undefined): number {
 const perRequest = (pid: number | undefined, before: number, n: number) => `daemon CPU ${f2((cpuMs(pid) - before) / n)} ms/request`;
 
 async function start(dataDir: string, port: number): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [MAIN, 'up', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+  const proc = spawn(process.execPath, [MAIN, 'up', '--no-data-plane', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
     env: { ...process.env, STACKLET_LOG_LEVEL: LOG_LEVEL },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -14,6 +14,7 @@ export function daemonFlags(argv: string[]): { overrides: ConfigOverrides; detac
       detach: { type: 'boolean', short: 'd' },
       'log-level': { type: 'string' },
       'host-prefix': { type: 'string' },
+      'no-data-plane': { type: 'boolean' },
     },
   });
   const overrides: ConfigOverrides = {};
@@ -27,5 +28,6 @@ export function daemonFlags(argv: string[]): { overrides: ConfigOverrides; detac
   }
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'] as ConfigOverrides['logLevel'];
   if (values['host-prefix'] !== undefined) overrides.hostPrefix = values['host-prefix'];
+  if (values['no-data-plane']) overrides.dataPlane = false;
   return { overrides, detach: values.detach === true, rest: positionals };
 }

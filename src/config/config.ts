@@ -16,6 +16,12 @@ export const ConfigSchema = Type.Object(
     publicHost: Type.Optional(Type.String({ minLength: 1 })),
     /** Network namespace that holds the whole host data plane (tests, CI, demos). */
     sandbox: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$' })),
+    /**
+     * Whether this process drives the host (networks, VMs). Off, it serves
+     * the APIs only: desired state is stored, nothing on the machine changes
+     * (API tests, or a control plane whose agents run elsewhere).
+     */
+    dataPlane: Type.Boolean(),
     /** Prefix of every name the data plane creates on the host. */
     hostPrefix: Type.String({ pattern: '^[a-z][a-z0-9]{0,4}$' }),
     tokenTtlSeconds: Type.Integer({ minimum: 60, maximum: 7 * 24 * 3600 }),
@@ -41,6 +47,7 @@ export const DEFAULTS: Config = {
   dataDir: '/var/lib/stacklet',
   listenHost: '127.0.0.1',
   listenPort: 8780,
+  dataPlane: true,
   hostPrefix: 'sl',
   tokenTtlSeconds: 3600,
   logLevel: 'info',
@@ -59,6 +66,7 @@ const ENV: Record<string, keyof Config> = {
   STACKLET_LOG_LEVEL: 'logLevel',
   STACKLET_REGION: 'region',
   STACKLET_PASSWORD_HASH_COST: 'passwordHashCost',
+  STACKLET_DATA_PLANE: 'dataPlane',
 };
 
 const NUMERIC = new Set<keyof Config>(['listenPort', 'tokenTtlSeconds', 'passwordHashCost']);
@@ -82,7 +90,7 @@ function fromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
   for (const [name, key] of Object.entries(ENV)) {
     const v = env[name];
     if (v === undefined || v === '') continue;
-    out[key] = NUMERIC.has(key) ? Number(v) : v;
+    out[key] = NUMERIC.has(key) ? Number(v) : key === 'dataPlane' ? !/^(0|false|no|off)$/i.test(v) : v;
   }
   const listen = env['STACKLET_LISTEN'];
   if (listen) Object.assign(out, parseListen(listen));

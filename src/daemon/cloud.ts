@@ -13,7 +13,10 @@ import { identityPlugin } from '../api/identity/plugin.js';
 import { imagePlugin } from '../api/image/plugin.js';
 import { networkPlugin } from '../api/network/plugin.js';
 import { computePlugin } from '../api/compute/plugin.js';
-import { seedFlavors } from '../core/compute/index.js';
+import { computeCoreOf, seedFlavors } from '../core/compute/index.js';
+import { consoleTokenTarget } from '../core/compute/consoles.js';
+import { consolePlugin } from '../api/console/plugin.js';
+import { startDataPlane, type ControllerFactory, type DataPlane } from './dataplane.js';
 import { openStore } from '../store/db.js';
 import { IdentityRepo } from '../store/identity/repo.js';
 import { cloudsYaml } from './clouds.js';
@@ -22,6 +25,9 @@ import { loadOrCreateSecrets, loadOrCreateTokenKey } from './secrets.js';
 
 /** Every OpenStack service this process serves, in catalog order. */
 export const PLUGINS: ServicePlugin[] = [identityPlugin, imagePlugin, networkPlugin, computePlugin];
+
+/** The reconcilers, in dependency order (networks before the servers plugged into them). */
+export const CONTROLLERS: ControllerFactory[] = [];
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -61,8 +67,10 @@ export async function startCloud(cfg: Config, opts: StartOptions = {}): Promise<
 
   step(`data dir ${cfg.dataDir}`);
   checkDataDir(cfg.dataDir);
-  if (cfg.sandbox && process.getuid?.() !== 0) {
-    throw new StartupError(`--sandbox ${cfg.sandbox} needs root (the data plane creates namespaces, bridges and nftables): run as root`);
+  if (cfg.dataPlane && process.getuid?.() !== 0) {
+    throw new StartupError(
+      `the data plane needs root (it creates namespaces, bridges, nftables and VMs): run as root, or pass --no-data-plane to serve the APIs only`,
+    );
   }
 
   const log =
@@ -100,13 +108,31 @@ export async function startCloud(cfg: Config, opts: StartOptions = {}): Promise<
     const made = await seedFlavors(ctx);
     if (made > 0) step(`compute: created flavors m1.nano, m1.micro, m1.tiny, m1.small, m1.medium, m1.large (${made})`);
   }
+  let dataPlane: DataPlane | undefined;
+  if (cfg.dataPlane) {
+    try {
+      dataPlane = await startDataPlane(cfg, ctx, files, CONTROLLERS, step);
+    } catch (err) {
+      await store.close();
+      throw new StartupError(`the data plane could not start: ${(err as Error).message}`);
+    }
+  } else {
+    step('data plane: off (--no-data-plane): the APIs store desired state, nothing on this machine changes');
+  }
+  const plane = dataPlane;
+  const consoles = consolePlugin({
+    redeem: (token) => consoleTokenTarget(computeCoreOf(ctx), token),
+    vncSocket: async (id) => (plane ? plane.compute.vncSocket(id).catch(() => undefined) : undefined),
+  });
+
   step('starting the API server');
-  // Stacklet's own routes (/stacklet/v1) are served but stay out of the catalog.
-  const app = await buildServer(ctx, [...PLUGINS, explainPlugin], { dashboardDir: defaultDashboardDir() });
+  // Stacklet's own routes (/stacklet/v1, /console) are served but stay out of the catalog.
+  const app = await buildServer(ctx, [...PLUGINS, explainPlugin, consoles], { dashboardDir: defaultDashboardDir() });
   try {
     await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
   } catch (err) {
     await app.close();
+    await dataPlane?.close();
     await store.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
@@ -137,6 +163,7 @@ export async function startCloud(cfg: Config, opts: StartOptions = {}): Promise<
       if (closed) return;
       closed = true;
       await app.close();
+      await dataPlane?.close();
       await store.close();
       rmSync(files.state, { force: true });
       log.flush?.();

@@ -92,7 +92,10 @@ export class TestCloud {
   async up(): Promise<void> {
     const env: Record<string, string> = { ...(process.env as Record<string, string>), STACKLET_LOG_LEVEL: 'info', ...this.opts.env };
     this.output = '';
-    const proc = spawn(process.execPath, [MAIN, 'up', '--data-dir', this.dataDir, '--listen', `127.0.0.1:${this.port}`, ...(this.opts.args ?? [])], {
+    const extra = this.opts.args ?? [];
+    // A test cloud touches the host only inside a sandbox namespace the test made (never the machine's own namespaces).
+    const plane = extra.includes('--sandbox') ? [] : ['--no-data-plane'];
+    const proc = spawn(process.execPath, [MAIN, 'up', '--data-dir', this.dataDir, '--listen', `127.0.0.1:${this.port}`, ...plane, ...extra], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

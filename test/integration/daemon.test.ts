@@ -13,9 +13,12 @@ import { freePort, MAIN, type CliResult } from '../helpers/cloud.js';
  * use, data dir not writable, a second up on the same data dir).
  */
 
+/** These tests exercise the daemon and its CLI, never the host: no data plane outside a sandbox. */
+const NO_HOST = { STACKLET_DATA_PLANE: '0' };
+
 function stacklet(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, ...NO_HOST, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -193,6 +196,14 @@ describe('up --detach, status, clouds-yaml, openrc, down', () => {
     const again = await stacklet(['down', ...flags]);
     assert.equal(again.code, 0);
     assert.match(again.stdout, /not running/);
+
+    // The daemon's log and its captured output never hold the passwords the CLI hands out.
+    const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as { adminPassword: string; demoPassword: string };
+    for (const f of ['stacklet.log', 'stacklet.out']) {
+      const text = readFileSync(join(dataDir, f), 'utf8');
+      if (f === 'stacklet.log') assert.ok(text.length > 0, 'the log was written');
+      assert.ok(!text.includes(secrets.adminPassword) && !text.includes(secrets.demoPassword), `${f} holds a password`);
+    }
   });
 
   test('up again on the same data dir keeps the passwords and the cloud', async () => {
@@ -253,7 +264,7 @@ describe('clear errors', () => {
   test('two ups started together on one data dir: exactly one runs, the other exits 2', async () => {
     const dataDir = tempDir();
     const ports = [await freePort(), await freePort()];
-    const procs = ports.map((p) => spawn(process.execPath, [MAIN, 'up', '--data-dir', dataDir, '--listen', `127.0.0.1:${p}`], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const procs = ports.map((p) => spawn(process.execPath, [MAIN, 'up', '--data-dir', dataDir, '--listen', `127.0.0.1:${p}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...NO_HOST } }));
     for (const p of procs) if (p.pid !== undefined) started.push(p.pid);
     const stderr = ['', ''];
     procs.forEach((p, i) => p.stderr?.on('data', (d: Buffer) => (stderr[i] += d.toString())));

@@ -9,8 +9,10 @@ export function vncPage(): string {
 <body><div id="bar"><strong>Stacklet console</strong><span id="status" role="status">connecting…</span>
 <button id="cad" type="button">Send Ctrl-Alt-Del</button></div><div id="screen"></div>
 <script type="module">
-import RFB from './novnc/core/rfb.js';
-const token = new URLSearchParams(location.search).get('token') || '';
+import RFB from '/console/novnc/core/rfb.js';
+const q = new URLSearchParams(location.search);
+let token = q.get('token') || '';
+if (!token && q.get('path')) token = new URLSearchParams(q.get('path').split('?')[1] || '').get('token') || '';
 const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/console/websocket?token=' + encodeURIComponent(token);
 const status = document.getElementById('status');
 const rfb = new RFB(document.getElementById('screen'), url);

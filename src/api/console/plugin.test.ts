@@ -14,6 +14,7 @@ import { consolePlugin } from './plugin.js';
 const dir = mkdtempSync(join(tmpdir(), 'slconsole-'));
 const sock = join(dir, 'vnc.sock');
 const tokens = new ConsoleTokens();
+const redeem = async (t: string) => tokens.redeem(t)?.instanceId;
 let base = '';
 let close: () => Promise<void> = async () => {};
 
@@ -26,7 +27,7 @@ const vnc = createServer((c) => {
 before(async () => {
   await new Promise<void>((r) => vnc.listen(sock, r));
   const ctx = { log: pino({ level: 'silent' }), baseUrl: '' } as unknown as CloudContext;
-  const app = await buildServer(ctx, [consolePlugin({ tokens, vncSocket: async (id) => (id === 'vm-1' ? sock : undefined) })]);
+  const app = await buildServer(ctx, [consolePlugin({ redeem, vncSocket: async (id) => (id === 'vm-1' ? sock : undefined) })]);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   base = `127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
@@ -57,6 +58,17 @@ test('a valid token reaches the instance VNC socket and speaks RFB', async () =>
   ws.close();
 });
 
+test('Nova-style websockify URLs work too', async () => {
+  const token = tokens.issue('vm-1').token;
+  const ws = new WebSocket(`ws://${base}/console/websockify?token=${token}`);
+  const first = await new Promise<string>((resolve, reject) => {
+    ws.once('message', (d: Buffer) => resolve(d.toString()));
+    ws.once('error', reject);
+  });
+  assert.equal(first, 'RFB 003.008\n');
+  ws.close();
+});
+
 test('an unknown token, or one for an instance without a console, is refused', async () => {
   await assert.rejects(open('nope'), /403/);
   await assert.rejects(open(tokens.issue('vm-2').token), /403/);
@@ -70,6 +82,8 @@ test('the console page is served only with a live token', async () => {
   assert.equal(bad.status, 404);
   const js = await fetch(`http://${base}/console/novnc/core/rfb.js`);
   assert.equal(js.status, 200);
+  const nova = await fetch(`http://${base}/console/novnc/vnc_lite.html?path=${encodeURIComponent(`console/websockify?token=${tokens.issue('vm-1').token}`)}`);
+  assert.equal(nova.status, 200);
   const escape = await fetch(`http://${base}/console/novnc/..%2f..%2fpackage.json`);
   assert.equal(escape.status, 404);
 });

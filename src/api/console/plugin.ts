@@ -4,9 +4,8 @@ import { dirname, join, normalize } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
-import type { ConsoleTokens } from '../../core/console/tokens.js';
 import { CloudError } from '../../core/errors.js';
 import type { CloudContext, ServicePlugin } from '../context.js';
 import { keystoneError } from '../errors.js';
@@ -16,9 +15,22 @@ import { vncPage } from './page.js';
 export type VncSocketLocator = (instanceId: string) => Promise<string | undefined>;
 
 export interface ConsoleDeps {
-  tokens: ConsoleTokens;
+  /** The instance a console token admits to (Nova's console auth), or undefined. */
+  redeem: (token: string) => Promise<string | undefined>;
   vncSocket: VncSocketLocator;
 }
+
+/** The token in a console URL: `?token=T`, or Nova's `?path=websockify%3Ftoken%3DT`. */
+export function tokenOf(query: URLSearchParams): string {
+  const direct = query.get('token');
+  if (direct) return direct;
+  const path = query.get('path');
+  if (!path) return '';
+  const q = path.indexOf('?');
+  return q < 0 ? '' : (new URLSearchParams(path.slice(q + 1)).get('token') ?? '');
+}
+
+const WEBSOCKET_PATHS = new Set(['/console/websocket', '/console/websockify']);
 
 const require = createRequire(import.meta.url);
 // The package exports only core/rfb.js; the directory above core/ is its root.
@@ -38,11 +50,14 @@ export function consolePlugin(deps: ConsoleDeps): ServicePlugin {
     prefix: '/console',
     renderError: keystoneError,
     async register(app: FastifyInstance, ctx: CloudContext) {
-      app.get<{ Querystring: { token?: string } }>('/vnc.html', { config: { public: true } }, async (req, reply) => {
-        const token = req.query.token ?? '';
-        if (!deps.tokens.redeem(token)) throw new CloudError('NotFound', 'This console link has expired or is not valid: ask for a new one (openstack console url show).');
+      const page = async (req: FastifyRequest, reply: FastifyReply) => {
+        const token = tokenOf(new URL(req.url, 'http://x').searchParams);
+        if (!(await deps.redeem(token))) throw new CloudError('NotFound', 'This console link has expired or is not valid: ask for a new one (openstack console url show --novnc SERVER).');
         return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(vncPage());
-      });
+      };
+      // Nova's URL form, and a short one.
+      app.get('/novnc/vnc_lite.html', { config: { public: true } }, page);
+      app.get('/vnc.html', { config: { public: true } }, page);
 
       app.get<{ Params: { '*': string } }>('/novnc/*', { config: { public: true } }, async (req, reply) => {
         const rel = normalize(req.params['*']).replace(/^(\.\.(\/|$))+/, '');
@@ -56,11 +71,11 @@ export function consolePlugin(deps: ConsoleDeps): ServicePlugin {
       const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
       app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         const url = new URL(req.url ?? '/', 'http://x');
-        if (url.pathname !== '/console/websocket') return;
+        if (!WEBSOCKET_PATHS.has(url.pathname)) return;
         void (async () => {
-          const grant = deps.tokens.redeem(url.searchParams.get('token') ?? '');
-          const path = grant ? await deps.vncSocket(grant.instanceId) : undefined;
-          if (!grant || !path) {
+          const instanceId = await deps.redeem(tokenOf(url.searchParams));
+          const path = instanceId ? await deps.vncSocket(instanceId) : undefined;
+          if (!instanceId || !path) {
             socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
             return;
           }

@@ -26,6 +26,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** The built dashboard (dashboard/dist), served at `/`; none when absent. */
   dashboardDir?: string;
+  /** Health of the parts beyond the API (the data plane), for /healthz and `stacklet status`. */
+  health?: () => Record<string, unknown>;
 }
 
 /**
@@ -76,6 +78,7 @@ export async function buildServer(ctx: CloudContext, plugins: ServicePlugin[], o
     version: VERSION,
     started_at: ctx.startedAt.toISOString(),
     services: plugins.flatMap((p) => (p.catalogPath === undefined ? [] : [{ type: p.type, url: `${ctx.baseUrl}${p.catalogPath}` }])),
+    ...(opts.health ? opts.health() : {}),
   }));
 
   for (const plugin of plugins) {

@@ -201,6 +201,14 @@ async function status(argv: string[]): Promise<void> {
   out(`  daemon:   running, pid ${pid}, since ${state.startedAt}, version ${state.version}`);
   out(`  api:      ${state.baseUrl} ${h ? 'healthy' : 'NOT ANSWERING (see the log)'}`);
   out(`  sandbox:  ${state.sandbox ?? 'none (data plane in the host namespaces)'}`);
+  const dp = h?.['data_plane'] as
+    | { enabled: boolean; accelerator?: { accel: string; reason: string }; not_converged?: { key: string; message: string }[] }
+    | undefined;
+  if (dp) {
+    out(`  data plane: ${dp.enabled ? 'on' : 'off (--no-data-plane)'}`);
+    if (dp.accelerator) out(`  guests:   ${dp.accelerator.accel.toUpperCase()} (${dp.accelerator.reason})`);
+    for (const w of dp.not_converged ?? []) out(`  not converged: ${w.key}: ${w.message}`);
+  }
   const services = (h?.['services'] as { type: string; url: string }[] | undefined) ?? [];
   for (const s of services) out(`  ${s.type.padEnd(9)} ${s.url}`);
   if (!h) process.exitCode = 1;

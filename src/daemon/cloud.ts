@@ -127,7 +127,19 @@ export async function startCloud(cfg: Config, opts: StartOptions = {}): Promise<
 
   step('starting the API server');
   // Stacklet's own routes (/stacklet/v1, /console) are served but stay out of the catalog.
-  const app = await buildServer(ctx, [...PLUGINS, explainPlugin, consoles], { dashboardDir: defaultDashboardDir() });
+  const app = await buildServer(ctx, [...PLUGINS, explainPlugin, consoles], {
+    dashboardDir: defaultDashboardDir(),
+    health: () => ({
+      data_plane: plane
+        ? {
+            enabled: true,
+            sandbox: cfg.sandbox ?? null,
+            accelerator: plane.accel,
+            not_converged: [...plane.manager.warnings.entries()].slice(0, 20).map(([key, message]) => ({ key, message })),
+          }
+        : { enabled: false },
+    }),
+  });
   try {
     await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
   } catch (err) {

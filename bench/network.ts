@@ -4,6 +4,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../src/store/db.js';
 import { networkStoreOf } from '../src/store/network/store.js';
+import pino from 'pino';
+import { loadConfig } from '../src/config/config.js';
+import { startCloud } from '../src/daemon/cloud.js';
 import { freePort, MAIN } from '../test/helpers/cloud.js';
 
 /**
@@ -18,6 +21,10 @@ import { freePort, MAIN } from '../test/helpers/cloud.js';
  *   directly, 65,532 allocations)
  *
  * The daemon runs as `stacklet up` does, as its own process, at log level info.
+ * Then the same create and list in-process through Fastify's inject (auth,
+ * routing, validation, handler and serialization; no socket, no client), the
+ * server's own share of the latency on a machine where neighbours compete
+ * for the CPU.
  */
 
 const PORTS = Number(process.env['BENCH_PORTS'] ?? 1000);
@@ -42,7 +49,7 @@ function cpuMs(pid: number | undefined): number {
 const perRequest = (pid: number | undefined, before: number, n: number) => `daemon CPU ${f2((cpuMs(pid) - before) / n)} ms/request`;
 
 async function start(dataDir: string, port: number): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [MAIN, 'up', '--no-data-plane', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+  const proc = spawn(process.execPath, [MAIN, 'up', '--no-data-plane', '--no-seed', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
     env: { ...process.env, STACKLET_LOG_LEVEL: LOG_LEVEL },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -238,3 +245,44 @@ async function projectOf(tok: string): Promise<string> {
   const b = (await r.json()) as { token: { project: { id: string } } };
   return b.token.project.id;
 }
+
+/** Create and list through the app itself, without a socket: what the server spends per request. */
+async function inProcess(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'stacklet-bench-net-inject-'));
+  // More ports than the default quota allows.
+  process.env['STACKLET_QUOTA_PORT'] = '-1';
+  const cloud = await startCloud(loadConfig({ dataDir: dir, listenHost: '127.0.0.1', listenPort: await freePort(), logLevel: 'warn' }), {
+    logger: pino({ level: 'warn' }),
+  });
+  try {
+    const secrets = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8')) as { demoPassword: string };
+    const auth = await cloud.app.inject({
+      method: 'POST',
+      url: '/identity/v3/auth/tokens',
+      payload: { auth: { identity: { methods: ['password'], password: { user: { name: 'demo', domain: { id: 'default' }, password: secrets.demoPassword } } }, scope: { project: { name: 'demo', domain: { id: 'default' } } } } },
+    });
+    const tok = String(auth.headers['x-subject-token'] ?? '');
+    const inject = async (method: 'GET' | 'POST', url: string, payload?: unknown) => {
+      const t = performance.now();
+      const r = await cloud.app.inject({ method, url: `/network/v2.0${url}`, headers: { 'x-auth-token': tok }, ...(payload === undefined ? {} : { payload: payload as object }) });
+      return { ms: performance.now() - t, status: r.statusCode, body: r.json<Record<string, { id: string }>>() };
+    };
+    const net = (await inject('POST', '/networks', { network: { name: 'inj' } })).body['network']?.id ?? '';
+    await inject('POST', '/subnets', { subnet: { network_id: net, ip_version: 4, cidr: '10.210.0.0/20' } });
+    const creates: number[] = [];
+    for (let i = 0; i < PORTS; i++) {
+      const r = await inject('POST', '/ports', { port: { network_id: net } });
+      if (r.status !== 201) throw new Error(`inject create: ${r.status}`);
+      creates.push(r.ms);
+    }
+    const lists: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) lists.push((await inject('GET', '/ports')).ms);
+    console.log(`in-process create a port (inject):               ${summary(creates)}   target p50 <= 5 ms`);
+    console.log(`in-process list ${PORTS + 1} ports (inject, as demo):     ${summary(lists)}   target p50 <= 20 ms`);
+  } finally {
+    await cloud.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await inProcess();

@@ -7,16 +7,17 @@ import { UDHCPC_SCRIPT } from './dhcp-script.js';
 import { buildBootDisk } from './disk-image.js';
 import { ETC_FILES } from './guest-etc.js';
 import { INIT_SCRIPT } from './init-script.js';
-import { buildInitramfs } from './initramfs.js';
+import { buildInitramfs, listBusyboxApplets } from './initramfs.js';
 import { JSON_AWK } from './json-awk.js';
-import { BOOT_MODULES, CONFIG_DRIVE_MODULES, ModuleTree, SCSI_MODULES } from './kernel-modules.js';
+import { MODULE_GROUPS, ModuleTree } from './kernel-modules.js';
+import type { ModuleGroup } from './kernel-modules.js';
 import type { BuildTinyGuestOptions, TinyGuest } from './types.js';
 
 /**
  * Bump when the build itself changes in a way the hashed inputs do not
  * show (layout, disk format, cpio writer...), so caches rebuild.
  */
-export const TINY_GUEST_BUILDER_VERSION = 4;
+export const TINY_GUEST_BUILDER_VERSION = 5;
 
 const MANIFEST = 'manifest.json';
 const BUILD_PREFIX = 'build-';
@@ -32,7 +33,7 @@ function inputsHash(versions: ReadonlyMap<string, string>): string {
       json: JSON_AWK,
       etc: ETC_FILES,
       cmdline: TINY_GUEST_CMDLINE,
-      modules: [BOOT_MODULES, SCSI_MODULES, CONFIG_DRIVE_MODULES],
+      modules: MODULE_GROUPS,
     }),
   );
   return h.digest('hex');
@@ -97,11 +98,9 @@ export async function buildTinyGuest(opts: BuildTinyGuestOptions): Promise<TinyG
     for (const [name, deb] of debs) await unpackDeb(deb, name === kernelPackage ? kernelRoot : userlandRoot);
 
     const modules = await ModuleTree.open(kernelRoot);
-    const boot = await modules.closure(BOOT_MODULES);
-    const loaded = new Set(boot.map((p) => p.replace(/^.*\//, '').replace(/\.ko$/, '').replace(/-/g, '_')));
-    const scsi = await modules.closure(SCSI_MODULES, loaded);
-    const configdrive = await modules.closure(CONFIG_DRIVE_MODULES, loaded);
-    progress(`kernel ${modules.release}: ${boot.length} boot modules, ${scsi.length} scsi, ${configdrive.length} config-drive`);
+    const moduleLists = {} as Record<ModuleGroup, string[]>;
+    for (const group of Object.keys(MODULE_GROUPS) as ModuleGroup[]) moduleLists[group] = await modules.closure(MODULE_GROUPS[group]);
+    progress(`kernel ${modules.release}: ${Object.entries(moduleLists).map(([g, l]) => `${l.length} ${g}`).join(', ')} modules`);
 
     const stage = join(work, 'out');
     await mkdir(stage);
@@ -114,7 +113,9 @@ export async function buildTinyGuest(opts: BuildTinyGuestOptions): Promise<TinyG
       userlandRoot,
       moduleRoot: modules.root,
       kernelRelease: modules.release,
-      moduleLists: { boot, scsi, configdrive },
+      moduleLists,
+      modulesDep: await modules.modulesDep([...new Set(Object.values(moduleLists).flat())]),
+      busyboxApplets: await listBusyboxApplets(userlandRoot),
     });
     const initramfs = join(stage, 'initramfs.img');
     await writeFile(initramfs, image);

@@ -22,6 +22,7 @@ function pad4(len: number): Buffer {
 function header(fields: {
   ino: number;
   mode: number;
+  owner: number;
   nlink: number;
   size: number;
   rdevMajor: number;
@@ -32,8 +33,8 @@ function header(fields: {
     '070701',
     hex8(fields.ino),
     hex8(fields.mode),
-    hex8(0), // uid: root
-    hex8(0), // gid: root
+    hex8(fields.owner), // uid
+    hex8(fields.owner), // gid: each owner has a group of the same number
     hex8(fields.nlink),
     hex8(0), // mtime: fixed so builds are reproducible
     hex8(fields.size),
@@ -47,11 +48,12 @@ function header(fields: {
   return Buffer.from(parts.join(''), 'ascii');
 }
 
-function record(chunks: Buffer[], ino: number, name: string, mode: number, data: Buffer, nlink: number, rdev = [0, 0]): void {
+function record(chunks: Buffer[], ino: number, name: string, mode: number, data: Buffer, nlink: number, rdev = [0, 0], owner = 0): void {
   const nameBuf = Buffer.from(`${name}\0`, 'utf8');
   const head = header({
     ino,
     mode,
+    owner,
     nlink,
     size: data.length,
     rdevMajor: rdev[0] ?? 0,
@@ -85,7 +87,7 @@ export function writeNewcCpio(tree: ReadonlyMap<string, TreeEntry>): Buffer {
     const name = path.slice(1);
     switch (e.kind) {
       case 'dir':
-        record(chunks, ino++, name, S_IFDIR | e.mode, Buffer.alloc(0), 2);
+        record(chunks, ino++, name, S_IFDIR | e.mode, Buffer.alloc(0), 2, [0, 0], e.uid ?? 0);
         break;
       case 'file':
         record(chunks, ino++, name, S_IFREG | e.mode, e.data, 1);

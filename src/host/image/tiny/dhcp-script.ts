@@ -2,16 +2,18 @@
  * The udhcpc event handler (/etc/stacklet/udhcpc.script). Classless static
  * routes (option 121) replace the router option when present, as RFC 3442
  * requires; that is how Neutron-style DHCP points 169.254.169.254 at the
- * DHCP/metadata namespace on networks without a router.
+ * DHCP/metadata namespace on networks without a router. Builtins stand in
+ * for helper commands: this runs on the boot path.
  */
 export const UDHCPC_SCRIPT = String.raw`#!/bin/sh
 STATE=/run/stacklet/dhcp.$interface
-mkdir -p /run/stacklet
 case "$1" in
 deconfig)
-  ip -4 addr flush dev "$interface"
+  if [ -e "$STATE" ]; then
+    ip -4 addr flush dev "$interface"
+    rm -f "$STATE"
+  fi
   ip link set "$interface" up
-  rm -f "$STATE"
   ;;
 leasefail|nak)
   echo "udhcpc: $1 on $interface"
@@ -19,8 +21,10 @@ leasefail|nak)
 bound|renew)
   if [ -n "$mtu" ]; then ip link set "$interface" mtu "$mtu"; fi
   new="$ip/$mask"
-  if [ "$(cat "$STATE" 2>/dev/null)" != "$new" ]; then
-    ip -4 addr flush dev "$interface"
+  old=
+  [ -e "$STATE" ] && read -r old < "$STATE"
+  if [ "$old" != "$new" ]; then
+    [ -n "$old" ] && ip -4 addr flush dev "$interface"
     if [ -n "$broadcast" ]; then
       ip addr add "$new" broadcast "$broadcast" dev "$interface"
     else
@@ -45,9 +49,9 @@ bound|renew)
   {
     if [ -n "$domain" ]; then echo "search $domain"; fi
     for ns in $dns; do echo "nameserver $ns"; done
-  } > /etc/resolv.conf.new && mv /etc/resolv.conf.new /etc/resolv.conf
+  } > /etc/resolv.conf
   if [ -n "$hostname" ] && [ ! -e /run/stacklet/hostname-from-metadata ]; then
-    hostname "$hostname"
+    echo "$hostname" > /proc/sys/kernel/hostname
   fi
   ;;
 esac

@@ -9,12 +9,25 @@ import { readModinfo } from './elf.js';
  * module's own .modinfo "depends=".
  */
 
-/** Modules loaded on every boot: virtio transports, network, disks, rng. */
-export const BOOT_MODULES = ['virtio_pci', 'virtio_mmio', 'virtio_net', 'virtio_blk', 'virtio_rng'] as const;
-/** Loaded only when a virtio-scsi controller is present (config drive as a CD-ROM). */
-export const SCSI_MODULES = ['virtio_scsi', 'sr_mod', 'sd_mod'] as const;
-/** Loaded only when a config drive is found: ISO9660 or vfat, with the codepages vfat asks for. */
-export const CONFIG_DRIVE_MODULES = ['isofs', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_utf8', 'nls_iso8859_1'] as const;
+/**
+ * Module groups the guest's /init loads. Each module loaded costs boot
+ * time under TCG, so only the virtio transport the machine has is loaded
+ * (PCI on q35, MMIO on microvm), and storage extras only when needed.
+ */
+export const MODULE_GROUPS = {
+  /** q35/pc: virtio over PCI. */
+  pci: ['virtio_pci'],
+  /** microvm: virtio-mmio devices described by ACPI or the command line. */
+  mmio: ['virtio_mmio'],
+  /** Every boot: network and disks. */
+  devices: ['virtio_net', 'virtio_blk'],
+  /** Only with a virtio-scsi controller (a config drive as a CD-ROM). */
+  scsi: ['virtio_scsi', 'sr_mod', 'sd_mod'],
+  /** Only when a config drive is found: ISO9660 or vfat, with the codepages vfat asks for. */
+  configdrive: ['isofs', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_utf8', 'nls_iso8859_1'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type ModuleGroup = keyof typeof MODULE_GROUPS;
 
 function moduleName(fileOrPath: string): string {
   const base = fileOrPath.slice(fileOrPath.lastIndexOf('/') + 1).replace(/\.ko(\.(xz|zst|gz))?$/, '');
@@ -62,6 +75,19 @@ export class ModuleTree {
       .flatMap(([, v]) => v.split(','))
       .filter(Boolean)
       .map(moduleName);
+  }
+
+  /**
+   * modules.dep lines (kmod's format: each module's transitive dependencies,
+   * the one to load last first) for busybox modprobe.
+   */
+  async modulesDep(relFiles: readonly string[]): Promise<string> {
+    const lines: string[] = [];
+    for (const rel of relFiles) {
+      const order = await this.closure([moduleName(rel)]);
+      lines.push(`${rel}:${order.slice(0, -1).reverse().map((d) => ` ${d}`).join('')}\n`);
+    }
+    return lines.sort().join('');
   }
 
   /**

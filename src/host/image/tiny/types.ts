@@ -42,7 +42,7 @@ export interface TinyGuest {
 
 /** A file tree to be packed into an initramfs. Paths are absolute inside the guest. */
 export type TreeEntry =
-  | { kind: 'dir'; mode: number }
+  | { kind: 'dir'; mode: number; uid?: number }
   | { kind: 'file'; mode: number; data: Buffer }
   | { kind: 'symlink'; target: string }
   | { kind: 'chardev'; mode: number; major: number; minor: number };

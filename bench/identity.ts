@@ -62,7 +62,7 @@ const f1 = (n: number) => n.toFixed(1);
 
 async function start(dataDir: string, port: number): Promise<Daemon> {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [...NODE_FLAGS, ENTRY, 'up', '--no-data-plane', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+  const proc = spawn(process.execPath, [...NODE_FLAGS, ENTRY, 'up', '--no-data-plane', '--no-seed', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
     env: { ...NODE_ENV_EXTRA, ...process.env, STACKLET_LOG_LEVEL: LOG_LEVEL },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -15,6 +15,7 @@ export function daemonFlags(argv: string[]): { overrides: ConfigOverrides; detac
       'log-level': { type: 'string' },
       'host-prefix': { type: 'string' },
       'no-data-plane': { type: 'boolean' },
+      'no-seed': { type: 'boolean' },
     },
   });
   const overrides: ConfigOverrides = {};
@@ -29,5 +30,6 @@ export function daemonFlags(argv: string[]): { overrides: ConfigOverrides; detac
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'] as ConfigOverrides['logLevel'];
   if (values['host-prefix'] !== undefined) overrides.hostPrefix = values['host-prefix'];
   if (values['no-data-plane']) overrides.dataPlane = false;
+  if (values['no-seed']) overrides.seed = false;
   return { overrides, detach: values.detach === true, rest: positionals };
 }

@@ -22,6 +22,8 @@ export const ConfigSchema = Type.Object(
      * (API tests, or a control plane whose agents run elsewhere).
      */
     dataPlane: Type.Boolean(),
+    /** On the first start, create the seed topology (public, private, router1, open ICMP/SSH) and the tiny image `cirros`. */
+    seed: Type.Boolean(),
     /** Prefix of every name the data plane creates on the host. */
     hostPrefix: Type.String({ pattern: '^[a-z][a-z0-9]{0,4}$' }),
     tokenTtlSeconds: Type.Integer({ minimum: 60, maximum: 7 * 24 * 3600 }),
@@ -48,6 +50,7 @@ export const DEFAULTS: Config = {
   listenHost: '127.0.0.1',
   listenPort: 8780,
   dataPlane: true,
+  seed: true,
   hostPrefix: 'sl',
   tokenTtlSeconds: 3600,
   logLevel: 'info',
@@ -67,6 +70,7 @@ const ENV: Record<string, keyof Config> = {
   STACKLET_REGION: 'region',
   STACKLET_PASSWORD_HASH_COST: 'passwordHashCost',
   STACKLET_DATA_PLANE: 'dataPlane',
+  STACKLET_SEED: 'seed',
 };
 
 const NUMERIC = new Set<keyof Config>(['listenPort', 'tokenTtlSeconds', 'passwordHashCost']);
@@ -90,7 +94,7 @@ function fromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
   for (const [name, key] of Object.entries(ENV)) {
     const v = env[name];
     if (v === undefined || v === '') continue;
-    out[key] = NUMERIC.has(key) ? Number(v) : key === 'dataPlane' ? !/^(0|false|no|off)$/i.test(v) : v;
+    out[key] = NUMERIC.has(key) ? Number(v) : key === 'dataPlane' || key === 'seed' ? !/^(0|false|no|off)$/i.test(v) : v;
   }
   const listen = env['STACKLET_LISTEN'];
   if (listen) Object.assign(out, parseListen(listen));

@@ -16,6 +16,7 @@ import { computePlugin } from '../api/compute/plugin.js';
 import { computeCoreOf, seedFlavors } from '../core/compute/index.js';
 import { consoleTokenTarget } from '../core/compute/consoles.js';
 import { consolePlugin } from '../api/console/plugin.js';
+import { DEFAULT_TINY_CACHE, seedCloud } from './seed.js';
 import { startDataPlane, type ControllerFactory, type DataPlane } from './dataplane.js';
 import { openStore } from '../store/db.js';
 import { IdentityRepo } from '../store/identity/repo.js';
@@ -155,6 +156,15 @@ export async function startCloud(cfg: Config, opts: StartOptions = {}): Promise<
     if (code === 'EACCES') throw new StartupError(`not allowed to listen on ${cfg.listenHost}:${cfg.listenPort}; use a port above 1024 or run as root`);
     if (code === 'EADDRNOTAVAIL') throw new StartupError(`${cfg.listenHost} is not an address of this machine; fix --listen`);
     throw err;
+  }
+  if (cfg.seed) {
+    try {
+      await seedCloud(ctx, app, secrets, { network: true, image: true, tinyCacheDir: DEFAULT_TINY_CACHE }, step);
+    } catch (err) {
+      // The cloud works without its seed; say what failed and how to get it.
+      step(`seed: not finished (${(err as Error).message}); the next \`stacklet up\` tries again, or create the resources yourself`);
+      log.warn({ err: (err as Error).message }, 'seed failed');
+    }
   }
   const state: RunState = {
     pid: process.pid,

@@ -52,6 +52,8 @@ export interface StartOptions {
   /** Extra arguments for `stacklet up` (e.g. ['--sandbox', 'ns']). */
   args?: string[];
   env?: Record<string, string>;
+  /** Create the seed topology and the cirros image, as a user's first `stacklet up` does. */
+  seed?: boolean;
   /** Reuse a data dir (restart tests). */
   dataDir?: string;
   port?: number;
@@ -95,6 +97,8 @@ export class TestCloud {
     const extra = this.opts.args ?? [];
     // A test cloud touches the host only inside a sandbox namespace the test made (never the machine's own namespaces).
     const plane = extra.includes('--sandbox') ? [] : ['--no-data-plane'];
+    // Tests start from an empty cloud (flavors only) unless they ask for the seed.
+    if (!this.opts.seed) plane.push('--no-seed');
     const proc = spawn(process.execPath, [MAIN, 'up', '--data-dir', this.dataDir, '--listen', `127.0.0.1:${this.port}`, ...plane, ...extra], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

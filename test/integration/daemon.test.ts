@@ -14,7 +14,7 @@ import { freePort, MAIN, type CliResult } from '../helpers/cloud.js';
  */
 
 /** These tests exercise the daemon and its CLI, never the host: no data plane outside a sandbox. */
-const NO_HOST = { STACKLET_DATA_PLANE: '0' };
+const NO_HOST = { STACKLET_DATA_PLANE: '0', STACKLET_SEED: '0' };
 
 function stacklet(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve) => {

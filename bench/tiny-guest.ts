@@ -4,7 +4,7 @@
  * in a namespace of its own (prefix sltgb). Run as root:
  *   npx tsx bench/tiny-guest.ts [--runs N] [--cache DIR]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTinyGuest } from '../src/host/image/tiny/index.js';
@@ -40,6 +40,8 @@ async function main(): Promise<void> {
   console.log(`kernel + initramfs: ${mb(guest.sizes.kernel + guest.sizes.initramfs)}`);
   console.log(`disk (${guest.diskFormat}): ${mb(guest.sizes.disk)} on disk, ${mb(guest.sizes.diskVirtual)} virtual`);
   console.log(`cmdline: ${guest.cmdline}`);
+  const load = (await readFile('/proc/loadavg', 'utf8').catch(() => '?')).split(' ').slice(0, 3).join(' ');
+  console.log(`load average before booting: ${load} (wall-clock figures stretch with it; QEMU CPU time does not)`);
 
   await removeStaleSandboxes('sltgb');
   const workDir = await mkdtemp(join(tmpdir(), 'sltgb-'));
@@ -56,10 +58,12 @@ async function main(): Promise<void> {
     for (const [packaging, label] of packagings) {
       const banner: number[] = [];
       const login: number[] = [];
+      const cpu: number[] = [];
       for (let i = 0; i < runs; i++) {
         const vm = await sb.boot(guest, slot, packaging);
         try {
           banner.push(await vm.waitForSshBanner());
+          cpu.push(await vm.cpuMs());
           const out = await sb.sshUntil(slot, 'hostname', 60_000);
           login.push(Date.now() - vm.startedAt);
           if (out.trim() !== 'sltgb-vm') throw new Error(`unexpected hostname ${out.trim()}`);
@@ -67,11 +71,11 @@ async function main(): Promise<void> {
         } finally {
           await vm.stop();
         }
-        console.log(`  ${packaging} #${i + 1}: SSH banner ${sec(banner[i] ?? 0)}, ssh hostname done ${sec(login[i] ?? 0)}`);
+        console.log(`  ${packaging} #${i + 1}: SSH banner ${sec(banner[i] ?? 0)} (QEMU CPU ${sec(cpu[i] ?? 0)}), ssh hostname done ${sec(login[i] ?? 0)}`);
       }
       console.log(
         `${packaging} (${label}), median of ${runs}: SSH answering ${sec(median(banner))}, ` +
-          `SSH login + command done ${sec(median(login))}`,
+          `SSH login + command done ${sec(median(login))}; QEMU CPU time until SSH ${sec(median(cpu))}`,
       );
     }
   } finally {

@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTinyGuest } from '../../src/host/image/tiny/index.js';
@@ -154,13 +154,8 @@ test('config drive (ISO9660, label config-2) instead of the metadata service', {
   try {
     await vm.waitForSerial(READY, BOOT_TIMEOUT);
     assert.equal((await sb.sshUntil(slot, 'hostname', 30_000)).trim(), 'sltg-cdrive');
-    assert.match(await readSerial(vm.serialLog), /source: +config drive/);
+    assert.match(await readFile(vm.serialLog, 'utf8'), /source: +config drive/);
   } finally {
     await vm.stop();
   }
 });
-
-async function readSerial(path: string): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  return readFile(path, 'utf8');
-}

@@ -20,6 +20,8 @@ const SUBNET_PREFIX = '10.77.0';
 const GATEWAY = `${SUBNET_PREFIX}.1`;
 const METADATA_IP = '169.254.169.254';
 const NAME = /^[a-z0-9-]{1,15}$/;
+/** USER_HZ: 100 on every Linux architecture Stacklet runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 function run(argv: string[], timeoutMs = 60_000): Promise<string> {
   const [file, ...args] = argv;
@@ -77,6 +79,11 @@ export interface RunningGuest {
   waitForSerial(text: string, timeoutMs: number): Promise<number>;
   /** ms from QEMU start until port 22 answered with an SSH banner. */
   waitForSshBanner(): Promise<number>;
+  /**
+   * CPU time (user + system, ms) QEMU has used so far. On a busy machine
+   * wall-clock boot times stretch with the load; CPU time barely does.
+   */
+  cpuMs(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -275,6 +282,13 @@ export class TinyGuestSandbox {
         const m = /"bannerAt":(\d+)/.exec(out);
         if (code !== 0 || !m?.[1]) throw new Error(`no SSH banner from ${slot.ip}: ${out.trim()}`);
         return Number(m[1]) - startedAt;
+      },
+      cpuMs: async () => {
+        const stat = await readFile(`/proc/${qemu.pid ?? 0}/stat`, 'utf8');
+        // Fields after the command name, which sits in parentheses and may hold spaces.
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const ticks = Number(fields[11]) + Number(fields[12]);
+        return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
       },
       stop: async () => {
         await kill(qemu, exited);

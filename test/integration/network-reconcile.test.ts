@@ -100,7 +100,7 @@ describe('network reconcile: controllers and the Linux driver in a sandbox', { t
       group: (await topo.port(port.row.id))?.securityGroupIds[0] ?? '',
     });
     const socketPath = join(dir, 'metadata.sock');
-    // Stands in for Stacklet's metadata API (the routers serve metadata and forward here).
+    // Stands in for Stacklet's metadata API: says which router forwarded the request.
     const server = createServer((req, res) => res.end(`router=${String(req.headers['x-stacklet-router-id'])}`));
     metadataServer = server;
     await new Promise<void>((r) => server.listen(socketPath, r));
@@ -142,6 +142,8 @@ describe('network reconcile: controllers and the Linux driver in a sandbox', { t
     assert.equal(lease.mtu, '1450');
     const topo = new NetworkTopology(store.db);
     assert.equal((await topo.port(ids.port))?.port.status, 'ACTIVE');
+    // The network has a router, so the router's namespace serves metadata (busybox wget's -T crashes this busybox: no timeout flag).
+    assert.equal((await machine.exec(['busybox', 'wget', '-q', '-O', '-', 'http://169.254.169.254/latest/'])).trim(), `router=${ids.router}`);
   });
 
   test('a floating IP associated through the core is reachable from the host once reconciled', async () => {

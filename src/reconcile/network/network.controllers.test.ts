@@ -6,8 +6,8 @@ import type { Caller } from '../../core/network/access.js';
 import type { NetCore } from '../../core/network/core.js';
 import { createFloatingIp } from '../../core/network/floatingips.js';
 import { createNetwork } from '../../core/network/networks.js';
-import { createPort, deletePort } from '../../core/network/ports.js';
-import { addInterface, createRouter } from '../../core/network/routers.js';
+import { createPort, deletePort, updatePort } from '../../core/network/ports.js';
+import { addInterface, createRouter, deleteRouter, removeInterface } from '../../core/network/routers.js';
 import { createRule, createSecurityGroup } from '../../core/network/secgroups.js';
 import { DEFAULT_NETWORK_SETTINGS } from '../../core/network/settings.js';
 import { createSubnet } from '../../core/network/subnets.js';
@@ -196,6 +196,17 @@ describe('network controllers on a real store with the fake driver', () => {
     assert.equal((await topo.floatingIp(seed.fip))?.status, 'DOWN');
   });
 
+  test('unbinding a port unplugs it and marks it DOWN; binding it again plugs it', async () => {
+    await updatePort(core, admin, seed.machine, { 'binding:host_id': '' });
+    await settle();
+    assert.ok(driver.takeActions().includes(`removePort ${seed.machine}`));
+    assert.equal((await topo.port(seed.machine))?.port.status, 'DOWN');
+    await updatePort(core, admin, seed.machine, { 'binding:host_id': 'host1' });
+    await settle();
+    assert.ok(driver.takeActions().includes(`ensurePort ${seed.machine}`));
+    assert.equal((await topo.port(seed.machine))?.port.status, 'ACTIVE');
+  });
+
   test('garbage collection removes a leaked tap and router the store does not have', async () => {
     const leakedPort = '0badc0de-0000-4000-8000-000000000001';
     const leakedRouter = '0badc0de-0000-4000-8000-000000000002';
@@ -206,6 +217,17 @@ describe('network controllers on a real store with the fake driver', () => {
     const actions = driver.takeActions();
     assert.deepEqual(actions.sort(), [`removePort ${driver.names.key(leakedPort)}`, `removeRouter ${leakedRouter}`].sort());
     assert.ok(driver.ports.has(seed.machine), 'owned ports stay');
+  });
+
+  test('removing the interface and deleting the router removes the router; the DHCP namespace then serves metadata', async () => {
+    await removeInterface(core, demo, seed.router, { subnet_id: seed.privSubnet });
+    await settle();
+    assert.deepEqual(driver.routers.get(seed.router)?.interfaces, []);
+    assert.equal(driver.dhcp.get(seed.priv)?.metadata, true);
+    await deleteRouter(core, demo, seed.router);
+    await settle();
+    assert.ok(driver.takeActions().includes(`removeRouter ${seed.router}`));
+    assert.equal(driver.routers.has(seed.router), false);
   });
 
   test('a failed ensure is retried until it converges', async () => {

@@ -41,7 +41,15 @@ function helperArgv(name: string): string[] {
   const self = fileURLToPath(import.meta.url);
   const ext = self.endsWith('.ts') ? '.ts' : '.js';
   const file = join(dirname(self), `${name}${ext}`);
-  return ext === '.ts' ? [process.execPath, '--import', 'tsx', file] : [process.execPath, file];
+  if (ext === '.js') return [process.execPath, file];
+  // Resolved here so the child does not depend on its working directory to find tsx.
+  let loader = 'tsx';
+  try {
+    loader = import.meta.resolve('tsx');
+  } catch {
+    // fall back to resolution from the working directory
+  }
+  return [process.execPath, '--import', loader, file];
 }
 
 /** One guest's place on the sandbox network. */

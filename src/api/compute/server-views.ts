@@ -46,7 +46,7 @@ export function addressesView(addrs: ServerAddress[]): Record<string, { version:
   return out;
 }
 
-export function serverSummary(c: ViewContext, s: InstanceRow) {
+export function serverSummary(c: ViewContext, s: Pick<InstanceRow, 'id' | 'name'>) {
   return { id: s.id, name: s.name, links: links(c.roots, 'servers', s.id) };
 }
 

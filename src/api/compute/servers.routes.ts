@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthContext } from '../../core/auth.js';
 import { createServers, type NetworkRequest, type ServerCreate } from '../../core/compute/create.js';
 import { loadDetails } from '../../core/compute/details.js';
-import { listServers, type ServerListFilter } from '../../core/compute/listing.js';
+import { fullRows, listServers, type ServerListFilter } from '../../core/compute/listing.js';
 import { atLeast, type Microversion } from '../../core/compute/microversion.js';
 import { deleteServer, updateServer } from '../../core/compute/servers.js';
 import type { ComputeCore } from '../../core/compute/service.js';
@@ -203,9 +203,10 @@ export function registerServerRoutes(app: FastifyInstance, core: ComputeCore, ro
     const auth = requireAuth(req.auth);
     const v = mvOf(req);
     const f = listFilter(auth, v, req.query);
-    const rows = await listServers(core, auth, f);
+    const page = await listServers(core, auth, f);
+    const rows = await fullRows(core, page);
     const c = await viewContext(core, req, roots, auth);
-    const next = nextLinks(req, roots.api, 'servers/detail', rows.length, f.limit, rows[rows.length - 1]?.id);
+    const next = nextLinks(req, roots.api, 'servers/detail', page.length, f.limit, page[page.length - 1]?.id);
     // The detail list omits server_groups (Nova shows them only on show/update/rebuild).
     return { servers: await detailViews(core, c, rows, false), ...(next ? { servers_links: next } : {}) };
   });

@@ -27,7 +27,7 @@ export interface ServerDetails {
  * security group names and server groups of many servers in a few queries
  * (a 500-server detail list stays one round of bulk reads).
  */
-export async function loadDetails(core: ComputeCore, rows: InstanceRow[], want: { addresses: boolean } = { addresses: true }): Promise<Map<string, ServerDetails>> {
+export async function loadDetails(core: ComputeCore, rows: Pick<InstanceRow, 'id'>[], want: { addresses: boolean } = { addresses: true }): Promise<Map<string, ServerDetails>> {
   const ids = rows.map((r) => r.id);
   const [meta, tags, ports, groups] = await Promise.all([
     core.instances.metadataOf(ids),

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { nowIso } from '../ids.js';
 import type { InstanceRow } from '../../store/compute/instances.repo.js';
 import { finishDelete } from './servers.js';
-import type { ComputeCore } from './service.js';
+import { flavorOf, type ComputeCore } from './service.js';
 import { POWER, powerOfVmState, TASK, VM } from './states.js';
 
 /**
@@ -102,12 +102,26 @@ function outcome(s: InstanceRow): { patch: Partial<InstanceRow>; event: string }
     case TASK.RESIZE_MIGRATED:
     case TASK.RESIZE_FINISH:
       return {
-        patch: { vm_state: VM.RESIZED, task_state: null, power_state: s.desired_power === 'shutdown' ? POWER.SHUTDOWN : POWER.RUNNING, old_flavor: s.flavor, flavor: s.new_flavor ?? s.flavor, new_flavor: null },
+        patch: {
+          vm_state: VM.RESIZED,
+          task_state: null,
+          power_state: s.desired_power === 'shutdown' ? POWER.SHUTDOWN : POWER.RUNNING,
+          old_flavor: s.flavor,
+          flavor: s.new_flavor ?? s.flavor,
+          flavor_id: flavorOf({ flavor: s.new_flavor ?? s.flavor }).id,
+          new_flavor: null,
+        },
         event: 'compute_finish_resize',
       };
     case TASK.RESIZE_REVERTING:
       return {
-        patch: { ...settled(s.desired_power === 'shutdown' ? VM.STOPPED : VM.ACTIVE), flavor: s.new_flavor ?? s.old_flavor ?? s.flavor, new_flavor: null, old_flavor: null },
+        patch: {
+          ...settled(s.desired_power === 'shutdown' ? VM.STOPPED : VM.ACTIVE),
+          flavor: s.new_flavor ?? s.old_flavor ?? s.flavor,
+          flavor_id: flavorOf({ flavor: s.new_flavor ?? s.old_flavor ?? s.flavor }).id,
+          new_flavor: null,
+          old_flavor: null,
+        },
         event: 'compute_finish_revert_resize',
       };
     default:

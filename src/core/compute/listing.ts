@@ -3,7 +3,7 @@ import { badRequest } from '../errors.js';
 import { requireProjectRole } from '../policy.js';
 import type { InstanceRow } from '../../store/compute/instances.repo.js';
 import { loadDetails } from './details.js';
-import { flavorOf, type ComputeCore } from './service.js';
+import type { ComputeCore } from './service.js';
 import { statusMatcher } from './states.js';
 
 /**
@@ -47,38 +47,69 @@ export interface ServerListFilter {
   marker?: string | undefined;
 }
 
-/** Nova's sort keys and the row column each stands for. */
-export const SORT_KEYS: Record<string, (r: InstanceRow) => string | number | null> = {
-  access_ip_v4: (r) => r.access_ipv4,
-  access_ip_v6: (r) => r.access_ipv6,
-  availability_zone: (r) => r.availability_zone,
-  config_drive: (r) => r.config_drive,
-  created_at: (r) => r.created_at,
-  display_description: (r) => r.description,
-  display_name: (r) => r.name,
-  host: (r) => r.host,
-  hostname: (r) => r.hostname,
-  image_ref: (r) => r.image_id,
-  instance_type_id: (r) => r.flavor_id,
-  kernel_id: () => '',
-  key_name: (r) => r.key_name,
-  launch_index: (r) => r.launch_index,
-  launched_at: (r) => r.launched_at,
-  locked: (r) => r.locked,
-  locked_by: (r) => r.locked_by,
-  node: (r) => r.node,
-  power_state: (r) => r.power_state,
-  progress: (r) => r.progress,
-  project_id: (r) => r.project_id,
-  ramdisk_id: () => '',
-  root_device_name: (r) => r.root_device_name,
-  task_state: (r) => r.task_state,
-  terminated_at: (r) => r.terminated_at,
-  updated_at: (r) => r.updated_at,
-  user_id: (r) => r.user_id,
-  uuid: (r) => r.id,
-  vm_state: (r) => r.vm_state,
+/** Nova's sort keys and the column each stands for (kernel_id/ramdisk_id are always empty here). */
+export const SORT_KEYS: Record<string, keyof InstanceRow | null> = {
+  access_ip_v4: 'access_ipv4',
+  access_ip_v6: 'access_ipv6',
+  availability_zone: 'availability_zone',
+  config_drive: 'config_drive',
+  created_at: 'created_at',
+  display_description: 'description',
+  display_name: 'name',
+  host: 'host',
+  hostname: 'hostname',
+  image_ref: 'image_id',
+  instance_type_id: 'flavor_id',
+  kernel_id: null,
+  key_name: 'key_name',
+  launch_index: 'launch_index',
+  launched_at: 'launched_at',
+  locked: 'locked',
+  locked_by: 'locked_by',
+  node: 'node',
+  power_state: 'power_state',
+  progress: 'progress',
+  project_id: 'project_id',
+  ramdisk_id: null,
+  root_device_name: 'root_device_name',
+  task_state: 'task_state',
+  terminated_at: 'terminated_at',
+  updated_at: 'updated_at',
+  user_id: 'user_id',
+  uuid: 'id',
+  vm_state: 'vm_state',
 };
+
+/** A row of the first pass: the columns the filters and sort keys of this request read. */
+export type ListRow = Partial<InstanceRow> & Pick<InstanceRow, 'id' | 'name' | 'created_at'>;
+
+/** The columns a filter reads, so the first pass reads no more (wide rows cost: 46 columns × 500 servers). */
+function columnsFor(f: ServerListFilter, sortKeys: string[]): (keyof InstanceRow)[] {
+  const cols = new Set<keyof InstanceRow>(['id', 'name', 'created_at']);
+  const need = (on: unknown, ...c: (keyof InstanceRow)[]) => {
+    if (on !== undefined) for (const x of c) cols.add(x);
+  };
+  need(f.statuses, 'vm_state', 'task_state');
+  need(f.image, 'image_id');
+  need(f.flavor, 'flavor_id');
+  need(f.reservationId, 'reservation_id');
+  need(f.userId, 'user_id');
+  need(f.locked, 'locked');
+  need(f.host, 'host');
+  need(f.node, 'node');
+  need(f.keyName, 'key_name');
+  need(f.availabilityZone, 'node', 'availability_zone');
+  need(f.vmState, 'vm_state');
+  need(f.taskState, 'task_state');
+  need(f.powerState, 'power_state');
+  need(f.description, 'description');
+  need(f.hostname, 'hostname');
+  for (const k of sortKeys) {
+    const c = SORT_KEYS[k];
+    if (c) cols.add(c);
+  }
+  return [...cols];
+}
 
 const ADMIN_SORT_KEYS = new Set(['host', 'node']);
 
@@ -90,7 +121,11 @@ function compare(a: string | number | null, b: string | number | null): number {
   return a < b ? -1 : 1;
 }
 
-export async function listServers(core: ComputeCore, auth: AuthContext, f: ServerListFilter): Promise<InstanceRow[]> {
+/**
+ * One page of servers, in order, as first-pass rows (id, name and what the
+ * filters read); detail views load full rows for the page with fullRows.
+ */
+export async function listServers(core: ComputeCore, auth: AuthContext, f: ServerListFilter): Promise<ListRow[]> {
   const caller = requireProjectRole(auth, 'read');
   const projectId = caller.isAdmin ? (f.projectId ?? (f.allProjects ? undefined : caller.projectId)) : caller.projectId;
   const repoFilter = {
@@ -99,18 +134,20 @@ export async function listServers(core: ComputeCore, auth: AuthContext, f: Serve
     changesBefore: f.changesBefore,
     deleted: caller.isAdmin ? f.deleted === true : false,
   };
+  const keys = f.sortKeys.filter((k) => caller.isAdmin || !ADMIN_SORT_KEYS.has(k));
+  for (const k of keys) if (!(k in SORT_KEYS)) throw badRequest(`Invalid sort_key ${k}: use one of ${Object.keys(SORT_KEYS).join(', ')}.`);
+  const sortKeys = keys.length ? keys : ['created_at'];
+  const cols = columnsFor(f, sortKeys);
   // changes-since/-before also return deleted servers (Nova does, so clients see deletions) unless deleted=false is given.
-  let rows =
-    (f.changesSince !== undefined || f.changesBefore !== undefined) && f.deleted === undefined
-      ? await core.instances.listChanged(repoFilter)
-      : await core.instances.list(repoFilter);
+  const withDeleted = (f.changesSince !== undefined || f.changesBefore !== undefined) && f.deleted === undefined;
+  let rows: ListRow[] = await core.instances.listColumns({ ...repoFilter, ...(withDeleted ? { anyDeleted: true } : {}) }, cols);
 
   const match = f.statuses ? statusMatcher(f.statuses) : undefined;
   rows = rows.filter((r) => {
     if (f.name && !f.name.test(r.name)) return false;
-    if (match && !match(r.vm_state, r.task_state)) return false;
+    if (match && !match(r.vm_state ?? '', r.task_state ?? null)) return false;
     if (f.image !== undefined && r.image_id !== f.image) return false;
-    if (f.flavor !== undefined && flavorOf(r).id !== f.flavor) return false;
+    if (f.flavor !== undefined && r.flavor_id !== f.flavor) return false;
     if (f.reservationId !== undefined && r.reservation_id !== f.reservationId) return false;
     if (f.userId !== undefined && r.user_id !== f.userId) return false;
     if (f.locked !== undefined && (r.locked === 1) !== f.locked) return false;
@@ -119,11 +156,11 @@ export async function listServers(core: ComputeCore, auth: AuthContext, f: Serve
     if (f.keyName !== undefined && r.key_name !== f.keyName) return false;
     if (f.availabilityZone !== undefined && (r.node ? core.settings.availabilityZone : r.availability_zone) !== f.availabilityZone) return false;
     if (f.uuid !== undefined && r.id !== f.uuid) return false;
-    if (f.vmState && !f.vmState.includes(r.vm_state)) return false;
+    if (f.vmState && !f.vmState.includes(r.vm_state ?? '')) return false;
     if (f.taskState && !f.taskState.includes(r.task_state ?? 'None')) return false;
-    if (f.powerState && !f.powerState.includes(r.power_state)) return false;
+    if (f.powerState && !f.powerState.includes(r.power_state ?? -1)) return false;
     if (f.description && !f.description.test(r.description ?? '')) return false;
-    if (f.hostname && !f.hostname.test(r.hostname)) return false;
+    if (f.hostname && !f.hostname.test(r.hostname ?? '')) return false;
     return true;
   });
 
@@ -148,17 +185,14 @@ export async function listServers(core: ComputeCore, auth: AuthContext, f: Serve
     });
   }
 
-  const keys = f.sortKeys.filter((k) => caller.isAdmin || !ADMIN_SORT_KEYS.has(k));
-  for (const k of keys) if (!SORT_KEYS[k]) throw badRequest(`Invalid sort_key ${k}: use one of ${Object.keys(SORT_KEYS).join(', ')}.`);
-  const sortKeys = keys.length ? keys : ['created_at'];
   const dirs = sortKeys.map((_, i) => f.sortDirs[i] ?? f.sortDirs[f.sortDirs.length - 1] ?? 'desc');
   // Ties break on id in the first key's direction, so pages are stable.
   const tieDir = dirs[0] ?? 'desc';
   rows.sort((a, b) => {
     for (const [i, k] of sortKeys.entries()) {
-      const get = SORT_KEYS[k];
-      if (!get) continue;
-      const c = compare(get(a), get(b));
+      const col = SORT_KEYS[k];
+      if (!col) continue;
+      const c = compare((a[col] ?? null) as string | number | null, (b[col] ?? null) as string | number | null);
       if (c !== 0) return dirs[i] === 'asc' ? c : -c;
     }
     const c = compare(a.id, b.id);
@@ -171,4 +205,13 @@ export async function listServers(core: ComputeCore, auth: AuthContext, f: Serve
     rows = rows.slice(at + 1);
   }
   return rows.slice(0, f.limit);
+}
+
+/** The full rows of a page, in the page's order. */
+export async function fullRows(core: ComputeCore, page: ListRow[]): Promise<InstanceRow[]> {
+  const byId = await core.instances.getMany(page.map((r) => r.id));
+  return page.flatMap((r) => {
+    const row = byId.get(r.id);
+    return row ? [row] : [];
+  });
 }

@@ -3,7 +3,7 @@ import { badRequest, CloudError, conflict } from '../errors.js';
 import type { Caller } from '../network/access.js';
 import type { NetCore } from '../network/core.js';
 import { networkVisible } from '../network/core.js';
-import { loadPorts, type PortModel } from '../network/models.js';
+import { fixedIpsOf, loadPorts, type PortModel } from '../network/models.js';
 import { createPort, deletePort, updatePort } from '../network/ports.js';
 import { ensureDefaultFor } from '../network/secgroups.js';
 import type { FloatingIpInfo, NetworkForCompute, NetworkInfo, PortInfo, SecurityGroupInfo, SubnetInfo } from './neighbours.js';
@@ -150,8 +150,11 @@ export function networkForCompute(core: NetCore): NetworkForCompute {
     async portsById(ids) {
       const out = new Map<string, PortInfo>();
       if (ids.length === 0) return out;
+      // The ports, their addresses and groups; not loadPorts, whose tags compute never shows.
       const rows = await r().ports.list({ ids });
-      for (const m of await loadPorts(r(), rows)) out.set(m.row.id, portInfo(m));
+      const portIds = rows.map((p) => p.id);
+      const [fixed, groups] = await Promise.all([fixedIpsOf(r(), portIds), r().ports.securityGroupsOf(portIds)]);
+      for (const row of rows) out.set(row.id, portInfo({ row, fixedIps: fixed.get(row.id) ?? [], securityGroupIds: groups.get(row.id) ?? [], tags: [] }));
       return out;
     },
 

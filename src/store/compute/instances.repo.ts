@@ -67,6 +67,27 @@ export class InstancesRepo {
     return q.execute();
   }
 
+  /** Only the given columns of the servers matching a filter (the first pass of a list). */
+  async listColumns<K extends keyof InstanceRow>(f: InstanceFilter & { anyDeleted?: boolean }, cols: K[]): Promise<(Pick<InstanceRow, K> & Partial<InstanceRow>)[]> {
+    let q = this.db.selectFrom('instances').select(cols);
+    if (f.projectId !== undefined) q = q.where('project_id', '=', f.projectId);
+    if (!f.anyDeleted) q = q.where('deleted', '=', f.deleted ? 1 : 0);
+    if (f.changesSince !== undefined) q = q.where('updated_at', '>=', f.changesSince);
+    if (f.changesBefore !== undefined) q = q.where('updated_at', '<=', f.changesBefore);
+    // Kysely types a generic column list loosely; the rows hold exactly `cols`.
+    return (await q.execute()) as unknown as (Pick<InstanceRow, K> & Partial<InstanceRow>)[];
+  }
+
+  /** Full rows (without user_data, see list) by id. */
+  async getMany(ids: string[]): Promise<Map<string, InstanceRow>> {
+    const out = new Map<string, InstanceRow>();
+    for (const part of chunks(ids)) {
+      const rows = await this.db.selectFrom('instances').select(LIST_COLUMNS).select(sql<null>`null`.as('user_data')).where('id', 'in', part).execute();
+      for (const r of rows) out.set(r.id, r);
+    }
+    return out;
+  }
+
   /** Live and deleted servers changed since a time (Nova's changes-since also returns deleted ones). */
   listChanged(f: InstanceFilter): Promise<InstanceRow[]> {
     let q = this.db.selectFrom('instances').select(LIST_COLUMNS).select(sql<null>`null`.as('user_data'));

@@ -17,6 +17,7 @@ import { computeCoreOf, seedFlavors } from '../core/compute/index.js';
 import { consoleTokenTarget } from '../core/compute/consoles.js';
 import { consolePlugin } from '../api/console/plugin.js';
 import { DEFAULT_TINY_CACHE, seedCloud } from './seed.js';
+import { networkControllers } from '../reconcile/network/index.js';
 import { startDataPlane, type ControllerFactory, type DataPlane } from './dataplane.js';
 import { openStore } from '../store/db.js';
 import { IdentityRepo } from '../store/identity/repo.js';
@@ -28,7 +29,9 @@ import { loadOrCreateSecrets, loadOrCreateTokenKey } from './secrets.js';
 export const PLUGINS: ServicePlugin[] = [identityPlugin, imagePlugin, networkPlugin, computePlugin];
 
 /** The reconcilers, in dependency order (networks before the servers plugged into them). */
-export const CONTROLLERS: ControllerFactory[] = [];
+export const CONTROLLERS: ControllerFactory[] = [
+  (p) => networkControllers({ db: p.ctx.store.db, driver: p.network, log: p.log }),
+];
 
 export class StartupError extends Error {
   override name = 'StartupError';

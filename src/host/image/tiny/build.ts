@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { TINY_GUEST_CMDLINE } from './boot-config.js';
-import { downloadPackages, pruneDebs, resolvePackagesCached, unpackDeb } from './debian-packages.js';
+import { StaleListsError, downloadPackages, pruneDebs, resolvePackagesCached, unpackDeb } from './debian-packages.js';
 import { UDHCPC_SCRIPT } from './dhcp-script.js';
 import { buildBootDisk } from './disk-image.js';
 import { ETC_FILES } from './guest-etc.js';
@@ -71,6 +71,16 @@ async function readCached(dir: string, hash: string): Promise<TinyGuest | undefi
  * returns the cached build when nothing it depends on changed.
  */
 export async function buildTinyGuest(opts: BuildTinyGuestOptions): Promise<TinyGuest> {
+  try {
+    return await buildOnce(opts);
+  } catch (err) {
+    // Lists were refreshed: new versions, a new hash, maybe a cached build.
+    if (err instanceof StaleListsError) return buildOnce(opts);
+    throw err;
+  }
+}
+
+async function buildOnce(opts: BuildTinyGuestOptions): Promise<TinyGuest> {
   const progress = opts.onProgress ?? (() => undefined);
   const cacheDir = resolve(opts.cacheDir);
   if (!isAbsolute(cacheDir)) throw new Error(`cacheDir must resolve to an absolute path: ${opts.cacheDir}`);

@@ -38,6 +38,14 @@ function aptEnv(): NodeJS.ProcessEnv {
 
 let listsRefreshed = false;
 
+/** apt-get download failed for stale lists; they were refreshed, so resolve versions again. */
+export class StaleListsError extends Error {
+  constructor(cause: unknown) {
+    super('apt lists were stale; refreshed them', { cause });
+    this.name = 'StaleListsError';
+  }
+}
+
 /** `apt-get update`, at most once per process: only when the lists lack what we need. */
 async function refreshLists(onProgress: (s: string) => void): Promise<void> {
   if (listsRefreshed) return;
@@ -176,8 +184,9 @@ export async function downloadPackages(
     } catch (err) {
       const lacksLists = err instanceof CommandError && /Unable to locate|Can't find a source|Version .* was not found|404\s+Not Found|Failed to fetch/i.test(err.stderr);
       if (!lacksLists || listsRefreshed) throw err;
+      // The versions themselves may be gone from the mirror: the caller resolves again.
       await refreshLists(onProgress);
-      await runCommand(argv, { cwd: debDir, env: aptEnv(), timeoutMs: 900_000 });
+      throw new StaleListsError(err);
     }
   } else {
     onProgress('fetching packages: all cached');

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   console.log(`disk (${guest.diskFormat}): ${mb(guest.sizes.disk)} on disk, ${mb(guest.sizes.diskVirtual)} virtual`);
   console.log(`cmdline: ${guest.cmdline}`);
   const load = (await readFile('/proc/loadavg', 'utf8').catch(() => '?')).split(' ').slice(0, 3).join(' ');
-  console.log(`load average before booting: ${load} (wall-clock figures stretch with it; QEMU CPU time does not)`);
+  console.log(`load average before booting: ${load} (wall-clock figures stretch with it; QEMU CPU time stretches less)`);
 
   await removeStaleSandboxes('sltgb');
   const workDir = await mkdtemp(join(tmpdir(), 'sltgb-'));

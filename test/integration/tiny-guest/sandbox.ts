@@ -89,7 +89,7 @@ export interface RunningGuest {
   waitForSshBanner(): Promise<number>;
   /**
    * CPU time (user + system, ms) QEMU has used so far. On a busy machine
-   * wall-clock boot times stretch with the load; CPU time barely does.
+   * wall-clock boot times stretch with the load; CPU time stretches less.
    */
   cpuMs(): Promise<number>;
   stop(): Promise<void>;

@@ -102,8 +102,9 @@ describe('compute server controller', () => {
       },
       images: {
         bootImage: async (id) => files.get(id),
-        uploadSnapshot: async (id, file) => {
-          uploads.set(id, file);
+        uploadSnapshot: async (snap, file) => {
+          assert.equal(snap.properties['image_type'], 'snapshot');
+          uploads.set(snap.imageId, file);
         },
       },
     });

@@ -208,7 +208,7 @@ export class ServerController implements Controller {
       try {
         await setSnapshotStatus(core, snap.image_id, 'uploading');
         await driver.snapshotDisk(id, file);
-        await images.uploadSnapshot(snap.image_id, file);
+        await images.uploadSnapshot({ imageId: snap.image_id, name: snap.name, projectId: snap.project_id, instanceId: id, properties: propertiesOf(snap.properties) }, file);
         await setSnapshotStatus(core, snap.image_id, 'done');
       } catch (err) {
         log.warn({ server: id, image: snap.image_id, err }, 'snapshot failed');
@@ -217,6 +217,16 @@ export class ServerController implements Controller {
         await rm(dir, { recursive: true, force: true });
       }
     }
+  }
+}
+
+function propertiesOf(json: string): Record<string, string> {
+  try {
+    const v: unknown = JSON.parse(json);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
+    return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  } catch {
+    return {};
   }
 }
 

@@ -16,11 +16,21 @@ export interface ComputeImages {
   /** The data file of an image, whatever its visibility (the server was allowed to boot it when created); undefined when it has no data any more. */
   bootImage(imageId: string): Promise<BootImage | undefined>;
   /**
-   * Stores a snapshot file as the data of the image the API reserved for it
-   * (queued until now); the image becomes active. The file is the caller's
-   * to remove afterwards.
+   * Stores a snapshot file as the image `snap.imageId`: the data of the
+   * image the API reserved (queued until now), or a new image with that id
+   * when none was reserved; the image becomes active. Done already is
+   * success. The file is the caller's to remove afterwards.
    */
-  uploadSnapshot(imageId: string, file: ImageFile): Promise<void>;
+  uploadSnapshot(snap: SnapshotUpload, file: ImageFile): Promise<void>;
+}
+
+/** The snapshot image as the API asked for it (instance_snapshots). */
+export interface SnapshotUpload {
+  imageId: string;
+  name: string;
+  projectId: string;
+  instanceId: string;
+  properties: Record<string, string>;
 }
 
 /** The host binding of a port (tap on its bridge), or undefined while the network side has not made it yet. */

@@ -75,6 +75,22 @@ test('a well-signed token with claims of the wrong shape does not verify', async
   }
 });
 
+test('tokens signed the way earlier versions did (jose SignJWT, HS256) still verify: an upgrade keeps live tokens', async () => {
+  const c = claims();
+  const old = await new SignJWT({ ...c }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(Math.ceil(c.x / 1000)).sign(key);
+  assert.equal((await signer.verify(old))?.sub, c.sub);
+  // And ours are standard JWS that a JWT library accepts.
+  const { jwtVerify } = await import('jose');
+  const { payload } = await jwtVerify(await signer.sign(c), key, { algorithms: ['HS256'] });
+  assert.equal(payload['sub'], c.sub);
+});
+
+test('a non-canonical signature encoding is refused', async () => {
+  const t = await signer.sign(claims());
+  assert.equal(await signer.verify(`${t}=`), undefined);
+  assert.equal(await signer.verify(`${t.slice(0, -1)}${t.endsWith('A') ? 'B' : 'A'}`), undefined);
+});
+
 test('audit ids are 22 url-safe characters and unique', () => {
   const ids = new Set(Array.from({ length: 1000 }, auditId));
   assert.equal(ids.size, 1000);

@@ -50,7 +50,7 @@ export async function viewContext(core: ComputeCore, req: FastifyRequest, roots:
 
 /** The detailed views of some servers, with what they need loaded in bulk. */
 export async function detailViews(core: ComputeCore, c: ViewContext, rows: InstanceRow[], serverGroups: boolean) {
-  const details = await loadDetails(core, rows);
+  const details = await loadDetails(core, rows, { tags: atLeast(c.mv, 26), groups: serverGroups && atLeast(c.mv, 71) });
   // List rows come without user_data; only admins see it (OS-EXT-SRV-ATTR:user_data, 2.3+).
   if (c.auth.isAdmin && atLeast(c.mv, 3)) {
     const missing = rows.filter((r) => r.user_data === null).map((r) => r.id);

@@ -27,20 +27,28 @@ export interface ServerDetails {
  * security group names and server groups of many servers in a few queries
  * (a 500-server detail list stays one round of bulk reads).
  */
-export async function loadDetails(core: ComputeCore, rows: Pick<InstanceRow, 'id'>[], want: { addresses: boolean } = { addresses: true }): Promise<Map<string, ServerDetails>> {
+/** What to load; a list view skips what its microversion does not show (each is a query over every server). */
+export interface DetailWants {
+  addresses?: boolean;
+  tags?: boolean;
+  groups?: boolean;
+}
+
+export async function loadDetails(core: ComputeCore, rows: Pick<InstanceRow, 'id'>[], want: DetailWants = {}): Promise<Map<string, ServerDetails>> {
+  const w = { addresses: true, tags: true, groups: true, ...want };
   const ids = rows.map((r) => r.id);
   const [meta, tags, ports, groups] = await Promise.all([
     core.instances.metadataOf(ids),
-    core.instances.tagsOf(ids),
+    w.tags ? core.instances.tagsOf(ids) : new Map<string, string[]>(),
     core.instances.portsOf(ids),
-    core.instances.groupsOf(ids),
+    w.groups ? core.instances.groupsOf(ids) : new Map<string, string>(),
   ]);
   const portIds = [...ports.values()].flat().map((p) => p.port_id);
   let infos = new Map<string, PortInfo>();
   let netNames = new Map<string, string>();
   let sgNames = new Map<string, string>();
   let fips: FloatingIpInfo[] = [];
-  if (want.addresses && portIds.length > 0 && core.network) {
+  if (w.addresses && portIds.length > 0 && core.network) {
     infos = await core.network.portsById(portIds);
     const netIds = [...new Set([...infos.values()].map((p) => p.networkId))];
     const sgIds = [...new Set([...infos.values()].flatMap((p) => p.securityGroupIds))];

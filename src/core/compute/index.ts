@@ -66,31 +66,38 @@ export function imagesFrom(ctx: ImageHostContext): ImagesForCompute {
  * its own (with the QEMU version and the accelerator): vCPUs, RAM and the
  * instances' filesystem are the same numbers the driver measures.
  */
-export function machineFigures(instancesDir: string): HostFigures {
+export function machineFigures(instancesDir: string, ttlMs = 5000): HostFigures {
   let version: Promise<number> | undefined;
+  let cached: { at: number; data: HostFiguresData } | undefined;
   return {
     async figures(): Promise<HostFiguresData> {
-      version ??= qemuVersion().then(versionNumber, () => 0);
-      await mkdir(instancesDir, { recursive: true });
-      const fs = await statfs(instancesDir);
-      const gib = 1024 ** 3;
-      const list = cpus();
-      const load = loadavg();
-      return {
-        hostname: hostname(),
-        vcpus: list.length,
-        memoryMb: Math.floor(totalmem() / 2 ** 20),
-        memoryFreeMb: Math.floor(freemem() / 2 ** 20),
-        diskGb: Math.floor((fs.blocks * fs.bsize) / gib),
-        diskFreeGb: Math.floor((fs.bavail * fs.bsize) / gib),
-        hypervisorType: 'QEMU',
-        hypervisorVersion: await version,
-        cpuModel: list[0]?.model.trim() ?? 'unknown',
-        uptimeSeconds: Math.floor(uptime()),
-        loadAverage: [load[0] ?? 0, load[1] ?? 0, load[2] ?? 0],
-      };
+      // The scheduler asks on every create; the figures move slowly.
+      if (cached && Date.now() - cached.at < ttlMs) return cached.data;
+      cached = { at: Date.now(), data: await measure() };
+      return cached.data;
     },
   };
+  async function measure(): Promise<HostFiguresData> {
+    version ??= qemuVersion().then(versionNumber, () => 0);
+    await mkdir(instancesDir, { recursive: true });
+    const fs = await statfs(instancesDir);
+    const gib = 1024 ** 3;
+    const list = cpus();
+    const load = loadavg();
+    return {
+      hostname: hostname(),
+      vcpus: list.length,
+      memoryMb: Math.floor(totalmem() / 2 ** 20),
+      memoryFreeMb: Math.floor(freemem() / 2 ** 20),
+      diskGb: Math.floor((fs.blocks * fs.bsize) / gib),
+      diskFreeGb: Math.floor((fs.bavail * fs.bsize) / gib),
+      hypervisorType: 'QEMU',
+      hypervisorVersion: await version,
+      cpuModel: list[0]?.model.trim() ?? 'unknown',
+      uptimeSeconds: Math.floor(uptime()),
+      loadAverage: [load[0] ?? 0, load[1] ?? 0, load[2] ?? 0],
+    };
+  }
 }
 
 /** The compute core of this cloud (created on first call). */

@@ -58,6 +58,7 @@ export class ComputeCore {
   console: ConsoleReader | undefined;
   /** Serialises scheduling (capacity check + insert) so two creates never both take the last free RAM. */
   readonly schedulerLock = new Mutex();
+  private hostChecked = false;
 
   constructor(deps: ComputeDeps) {
     this.catalog = new ComputeCatalogRepo(deps.db);
@@ -91,7 +92,10 @@ export class ComputeCore {
   /** This host as a compute node/service, created on first use so its ids stay stable across restarts. */
   async node(): Promise<ComputeNodeRow> {
     const existing = await this.catalog.getNode();
+    // The host name is checked once per process (a renamed machine keeps its node's ids).
+    if (existing && this.hostChecked) return existing;
     const f = await this.hostFigures();
+    this.hostChecked = true;
     if (existing) {
       if (existing.host !== f.hostname) {
         await this.catalog.updateNode(existing.id, { host: f.hostname, updated_at: nowIso() });

@@ -174,23 +174,29 @@ export async function createImage(
       minDisk: Math.max(f.disk, base?.minDisk ?? 0),
     });
   }
-  await core.write(async (trx, batch) => {
-    const cur = await core.writableServer(auth, id, trx);
-    checkState(cur, 'createImage');
-    await core.instances.insertSnapshot(trx, {
-      image_id: imageId,
-      instance_id: id,
-      name,
-      properties: JSON.stringify(properties),
-      project_id: cur.project_id,
-      user_id: auth.userId,
-      status: 'pending',
-      created_at: nowIso(),
+  try {
+    await core.write(async (trx, batch) => {
+      const cur = await core.writableServer(auth, id, trx);
+      checkState(cur, 'createImage');
+      await core.instances.insertSnapshot(trx, {
+        image_id: imageId,
+        instance_id: id,
+        name,
+        properties: JSON.stringify(properties),
+        project_id: cur.project_id,
+        user_id: auth.userId,
+        status: 'pending',
+        created_at: nowIso(),
+      });
+      await core.instances.updateSpec(trx, id, { task_state: TASK.IMAGE_SNAPSHOT_PENDING }, nowIso());
+      await core.recordAction(trx, cur, auth, 'createImage', requestId, false);
+      batch.add('server', id, 'update');
     });
-    await core.instances.updateSpec(trx, id, { task_state: TASK.IMAGE_SNAPSHOT_PENDING }, nowIso());
-    await core.recordAction(trx, cur, auth, 'createImage', requestId, false);
-    batch.add('server', id, 'update');
-  });
+  } catch (err) {
+    // The server changed state meanwhile: the reserved image must not stay behind, queued forever.
+    await core.images?.releaseSnapshot?.(auth, imageId).catch(() => undefined);
+    throw err;
+  }
   return imageId;
 }
 

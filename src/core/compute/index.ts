@@ -58,6 +58,27 @@ export function imagesFrom(ctx: ImageHostContext): ImagesForCompute {
         throw err;
       }
     },
+    /**
+     * The snapshot's image record, queued and empty, as Nova creates it in
+     * Glance before the compute host uploads: the id answers at once, and
+     * the reconciler uploads the disk into it (ImageService.upload).
+     */
+    async reserveSnapshot(auth, req) {
+      await imageService(ctx).create(auth, {
+        id: req.id,
+        name: req.name,
+        disk_format: 'qcow2',
+        container_format: 'bare',
+        visibility: 'private',
+        min_ram: req.minRam,
+        min_disk: req.minDisk,
+        ...(auth.isAdmin && req.ownerProjectId !== auth.projectId ? { owner: req.ownerProjectId } : {}),
+        ...req.properties,
+      });
+    },
+    async releaseSnapshot(auth, id) {
+      await imageService(ctx).delete(auth, id);
+    },
   };
 }
 

@@ -139,4 +139,6 @@ export interface ImagesForCompute {
    * is valid for the client immediately; the reconciler uploads the data later.
    */
   reserveSnapshot?(auth: AuthContext, req: SnapshotRequest): Promise<void>;
+  /** Removes a reserved snapshot record whose server refused the snapshot after all. */
+  releaseSnapshot?(auth: AuthContext, id: string): Promise<void>;
 }

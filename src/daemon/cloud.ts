@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
+import { writeFileSync, rmSync, chmodSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { publicBaseUrl, type Config } from '../config/config.js';
@@ -18,12 +18,14 @@ import { consoleTokenTarget } from '../core/compute/consoles.js';
 import { consolePlugin } from '../api/console/plugin.js';
 import { DEFAULT_TINY_CACHE, seedCloud } from './seed.js';
 import { networkControllers } from '../reconcile/network/index.js';
+import { computeControllersOf } from '../reconcile/compute/index.js';
 import { startDataPlane, type ControllerFactory, type DataPlane } from './dataplane.js';
 import { openStore } from '../store/db.js';
 import { IdentityRepo } from '../store/identity/repo.js';
 import { cloudsYaml } from './clouds.js';
 import { dataFiles, type RunState } from './files.js';
 import { loadOrCreateSecrets, loadOrCreateTokenKey } from './secrets.js';
+import { checkDataDir, StartupError } from './datadir.js';
 
 /** Every OpenStack service this process serves, in catalog order. */
 export const PLUGINS: ServicePlugin[] = [identityPlugin, imagePlugin, networkPlugin, computePlugin];
@@ -31,11 +33,10 @@ export const PLUGINS: ServicePlugin[] = [identityPlugin, imagePlugin, networkPlu
 /** The reconcilers, in dependency order (networks before the servers plugged into them). */
 export const CONTROLLERS: ControllerFactory[] = [
   (p) => networkControllers({ db: p.ctx.store.db, driver: p.network, log: p.log }),
+  (p) => computeControllersOf(p),
 ];
 
-export class StartupError extends Error {
-  override name = 'StartupError';
-}
+export { StartupError, checkDataDir };
 
 export interface RunningCloud {
   app: FastifyInstance;
@@ -48,18 +49,6 @@ export interface StartOptions {
   progress?: (line: string) => void;
   /** Log destination; defaults to <data dir>/stacklet.log. */
   logger?: Logger;
-}
-
-/** Makes the data dir if needed and checks it is writable; a StartupError says what to do otherwise. */
-export function checkDataDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    accessSync(dir, constants.W_OK | constants.R_OK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const hint = process.getuid?.() === 0 ? 'check the path and its parents' : 'run as root, or pass --data-dir to a directory you own';
-    throw new StartupError(`data dir ${dir} is not writable (${code ?? 'error'}): ${hint}`);
-  }
 }
 
 /** Opens the store, bootstraps on first start, serves every API. The caller owns the pid file. */

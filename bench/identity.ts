@@ -28,6 +28,8 @@ const LOG_LEVEL = process.env['BENCH_LOG_LEVEL'] ?? 'info';
  */
 const UNTUNED = process.env['BENCH_UNTUNED'] === '1';
 const NODE_FLAGS = [...(UNTUNED ? [] : DAEMON_NODE_FLAGS), ...(process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean)];
+/** The API alone: the bench measures identity, not the data plane or the first-start seed (BENCH_UP_ARGS overrides, e.g. for older builds). */
+const UP_ARGS = (process.env['BENCH_UP_ARGS'] ?? '--no-data-plane --no-seed').split(' ').filter(Boolean);
 /** Another entry point to start (e.g. a bundled build), instead of dist/src/cli/main.js. */
 const ENTRY = process.env['BENCH_MAIN'] ?? MAIN;
 const NODE_ENV_EXTRA: Record<string, string> = UNTUNED ? {} : { ...DAEMON_ENV };
@@ -61,7 +63,7 @@ const f1 = (n: number) => n.toFixed(1);
 
 async function start(dataDir: string, port: number): Promise<Daemon> {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [...NODE_FLAGS, ENTRY, 'up', '--no-data-plane', '--no-seed', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+  const proc = spawn(process.execPath, [...NODE_FLAGS, ENTRY, 'up', ...UP_ARGS, '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
     env: { ...NODE_ENV_EXTRA, ...process.env, STACKLET_LOG_LEVEL: LOG_LEVEL },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

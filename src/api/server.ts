@@ -7,6 +7,7 @@ import { sendError } from './errors.js';
 import { registerDashboard, type SpaFallback } from './dashboard/plugin.js';
 import { frameworkErrorHandler, rejectDeepJson } from './guards.js';
 import { validatorCompiler, warmValidators } from './validation.js';
+import { VERSION } from '../version.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,7 +20,7 @@ declare module 'fastify' {
   }
 }
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 export interface ServerOptions {
   /** Largest JSON body accepted (image uploads stream and are not bound by it). */

@@ -224,6 +224,17 @@ export function registerAdminRoutes(app: FastifyInstance, core: ComputeCore, _ro
     return { aggregates: [] };
   });
 
+  // --- migrations: one host, so nothing ever migrates; the lists answer so clients work
+  app.get('/v2.1/os-migrations', async (req) => {
+    requireAdmin(req.auth, 'os_compute_api:os-migrations:index');
+    return { migrations: [] };
+  });
+  app.get<{ Params: { id: string } }>('/v2.1/servers/:id/migrations', async (req) => {
+    requireAdmin(req.auth, 'os_compute_api:servers:migrations:index');
+    await core.visibleServer(requireProjectRole(req.auth, 'read'), req.params.id);
+    return { migrations: [] };
+  });
+
   // --- os-server-external-events: what Neutron tells Nova (admin only, internal)
   app.post('/v2.1/os-server-external-events', async (req, reply: FastifyReply) => {
     requireAdmin(req.auth, 'os_compute_api:os-server-external-events:create');

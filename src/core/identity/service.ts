@@ -54,6 +54,7 @@ const CACHE_MAX = 10_000;
 export class IdentityService {
   private cache = new Map<string, CacheEntry>();
   private scopes = new Map<string, { rows: ProjectRow[]; generation: number }>();
+  private tables = new Map<string, { value: unknown; generation: number }>();
   private revocations: Awaited<ReturnType<IdentityRepo['liveRevocations']>> = [];
   private revocationsGen = -1;
 
@@ -298,12 +299,12 @@ export class IdentityService {
       for (const a of inherited) ids.add(a.role_id);
     }
     const all = await this.expandImplied([...ids]);
-    const roles = await this.repo.allRoles();
+    const roles = await this.shared('roles', () => this.repo.allRoles());
     return roles.filter((r) => all.has(r.id)).map((r) => ({ id: r.id, name: r.name }));
   }
 
   async expandImplied(roleIds: string[]): Promise<Set<string>> {
-    const edges = await this.repo.listImplied();
+    const edges = await this.shared('implied', () => this.repo.listImplied());
     const out = new Set(roleIds);
     const stack = [...roleIds];
     while (stack.length) {
@@ -320,8 +321,8 @@ export class IdentityService {
 
   /** The service catalog, with $(project_id)s substituted for a project-scoped token. */
   async catalog(ctx: AuthContext): Promise<CatalogEntry[]> {
-    const services = await this.repo.listServices({});
-    const endpoints = await this.repo.listEndpoints({});
+    const services = await this.shared('services', () => this.repo.listServices({}));
+    const endpoints = await this.shared('endpoints', () => this.repo.listEndpoints({}));
     const out: CatalogEntry[] = [];
     for (const s of services) {
       if (!s.enabled) continue;
@@ -335,6 +336,19 @@ export class IdentityService {
       out.push({ id: s.id, type: s.type, name: s.name, endpoints: rendered });
     }
     return out;
+  }
+
+  /**
+   * Small whole tables every token issue and validation reads (roles, their
+   * implications, services, endpoints), kept until the next identity write.
+   */
+  private async shared<T>(name: string, load: () => Promise<T>): Promise<T> {
+    const hit = this.tables.get(name);
+    if (hit && hit.generation === this.repo.generation) return hit.value as T;
+    const generation = this.repo.generation;
+    const value = await load();
+    this.tables.set(name, { value, generation });
+    return value;
   }
 
   /**

@@ -73,6 +73,15 @@ export const glanceError: ErrorRenderer = (e) => ({
   title: titleOf(e.status),
 });
 
+const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  400: 'BadRequest',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  406: 'NotAcceptable',
+  413: 'PayloadTooLarge',
+  415: 'UnsupportedMediaType',
+};
+
 /**
  * Turns anything thrown in a handler into a CloudError. Fastify's own 4xx
  * (bad JSON, wrong content type, too large, schema) keep their status with a
@@ -103,9 +112,7 @@ export function toCloudError(err: unknown): CloudError {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return new CloudError('PayloadTooLarge', 'The request body is too large.');
       default: {
-        const code = (Object.entries({ 400: 'BadRequest', 404: 'NotFound', 405: 'MethodNotAllowed', 406: 'NotAcceptable', 413: 'PayloadTooLarge', 415: 'UnsupportedMediaType' }).find(
-          ([s]) => Number(s) === status,
-        )?.[1] ?? 'BadRequest') as ErrorCode;
+        const code = STATUS_CODES[status] ?? 'BadRequest';
         return new CloudError(code, fe.message ?? titleOf(status), { status });
       }
     }

@@ -6,15 +6,23 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import WebSocket from 'ws';
-import { ConsoleTokens } from '../../core/console/tokens.js';
+import { randomBytes } from 'node:crypto';
 import type { CloudContext } from '../context.js';
 import { buildServer } from '../server.js';
 import { consolePlugin } from './plugin.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'slconsole-'));
 const sock = join(dir, 'vnc.sock');
-const tokens = new ConsoleTokens();
-const redeem = async (t: string) => tokens.redeem(t)?.instanceId;
+// Stands in for Nova's console auth (src/core/compute/consoles.ts): token → instance.
+const grants = new Map<string, string>();
+const tokens = {
+  issue(instanceId: string): { token: string } {
+    const token = randomBytes(24).toString('base64url');
+    grants.set(token, instanceId);
+    return { token };
+  },
+};
+const redeem = async (t: string) => grants.get(t);
 let base = '';
 let close: () => Promise<void> = async () => {};
 

@@ -31,7 +31,21 @@ function rejectsWith(code: ComputeErrorCode): (e: unknown) => boolean {
 /** Registers the conformance tests (call inside a describe). */
 export function computeDriverConformance(harness: () => ConformanceHarness): void {
   const t = (name: string, fn: (h: ConformanceHarness) => Promise<void>): void => {
-    test(name, { timeout: 120_000 }, async () => fn(harness()));
+    test(name, { timeout: 120_000 }, async () => {
+      // A failed test must not leave its instances behind for the next ones to trip over.
+      const h = harness();
+      const made: string[] = [];
+      const spec = (machine: MachineType): InstanceSpec => {
+        const s = h.spec(machine);
+        made.push(s.id);
+        return s;
+      };
+      try {
+        await fn({ ...h, spec });
+      } finally {
+        for (const id of made) await h.driver.destroy(id).catch(() => undefined);
+      }
+    });
   };
 
   t('start, idempotent start, pause and unpause, power off, destroy', async (h) => {

@@ -99,10 +99,28 @@ export async function restoreState(q: QmpClient, socketPath: string, file: strin
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });
+  // QEMU closes its end as soon as it has parsed the stream's end marker,
+  // which can come before our reader has seen EOF; pipeline calls that a
+  // premature close. What QEMU reports is the truth: a feed error matters
+  // only when the migration did not complete.
+  let feedError: unknown;
+  const feed = pipeline(createReadStream(file), conn).catch((err: unknown) => {
+    feedError = err;
+  });
   try {
-    await Promise.all([pipeline(createReadStream(file), conn), waitMigration(q, timeoutMs, 'restoring the guest state')]);
+    await waitMigration(q, timeoutMs, 'restoring the guest state');
+  } catch (err) {
+    if (feedError instanceof Error && !isPrematureClose(feedError)) {
+      throw new ComputeError('HostFailure', `restoring the guest state failed: reading ${file}: ${feedError.message}`, { cause: err });
+    }
+    throw err;
   } finally {
     conn.destroy();
+    await feed;
     await rm(socketPath, { force: true });
   }
+}
+
+function isPrematureClose(err: Error): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as NodeJS.ErrnoException).code === 'EPIPE';
 }

@@ -10,6 +10,9 @@ import { checkDataDir, StartupError } from '../daemon/datadir.js';
 import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../daemon/runtime.js';
 import { VERSION } from '../version.js';
 import { daemonFlags } from './args.js';
+import { readCloudCredentials, CloudsFileError } from './clouds-file.js';
+import { ApiError, CloudClient } from './client.js';
+import { EXPLAIN_USAGE, fetchExplanation, parseExplainArgs, renderExplanation, UsageError } from './explain.js';
 
 const USAGE = `stacklet ${VERSION} — a private cloud on one machine
 
@@ -19,6 +22,7 @@ Usage:
   stacklet status [--data-dir DIR]
   stacklet clouds-yaml [--data-dir DIR]
   stacklet openrc [admin|demo] [--data-dir DIR]
+  ${EXPLAIN_USAGE}
   stacklet version
 
 Defaults: data dir /var/lib/stacklet, listen 127.0.0.1:8780.
@@ -239,6 +243,26 @@ async function openrcCmd(argv: string[]): Promise<void> {
   process.stdout.write(openrc({ baseUrl, region: cfg.region, secrets: secretsOr(cfg) }, who));
 }
 
+/**
+ * `stacklet explain`: logs in like any client with the cloud's clouds.yaml
+ * and asks GET /stacklet/v1/explain. Exit status 0 when reachable, 1 when
+ * something blocks, 2 when the question could not be asked or answered.
+ */
+async function explainCmd(argv: string[]): Promise<void> {
+  const args = parseExplainArgs(argv);
+  const cfg = loadConfig(args.dataDir === undefined ? {} : { dataDir: args.dataDir });
+  try {
+    const client = await CloudClient.login(readCloudCredentials(dataFiles(cfg.dataDir).cloudsYaml, args.cloud));
+    const { target, source, explanation } = await fetchExplanation(client, args);
+    process.stdout.write(args.json ? `${JSON.stringify({ server: target, from: source, ...explanation }, null, 2)}\n` : renderExplanation(explanation, target, source, args.probe));
+    process.exitCode = explanation.reachable ? 0 : 1;
+  } catch (err) {
+    if (err instanceof ApiError || err instanceof CloudsFileError || err instanceof UsageError) throw new CliError(err.message);
+    // Exit status 1 means "blocked" here: anything unexpected is a 2 like any failed question.
+    throw new CliError(`unexpected error: ${(err as Error).stack ?? String(err)}`);
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
@@ -252,6 +276,8 @@ async function main(argv: string[]): Promise<void> {
       return cloudsYamlCmd(rest);
     case 'openrc':
       return openrcCmd(rest);
+    case 'explain':
+      return explainCmd(rest);
     case 'version':
     case '--version':
       out(VERSION);
@@ -268,7 +294,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof CliError || err instanceof ConfigError || err instanceof StartupError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+  if (err instanceof CliError || err instanceof UsageError || err instanceof ConfigError || err instanceof StartupError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     process.stderr.write(`stacklet: ${(err as Error).message}\n`);
     process.exit(2);
   }

@@ -192,7 +192,7 @@ export function explain(world: ExplainWorld, probe: Probe): Explanation {
   for (const g of groups) {
     const r = g.rules.find((x) => x.direction === 'ingress' && ruleMatchesProbe(x, probe) && ruleMatchesRemote(x, sourceIp, sourceGroups));
     if (r) {
-      const from = r.remoteGroupId ? `members of group ${name(groupOf(r.remoteGroupId) ?? { id: r.remoteGroupId, name: '' })}` : (r.remoteIpPrefix ?? 'anywhere');
+      const from = r.remoteGroupId ? `members of group ${name(groupOf(r.remoteGroupId) ?? { id: r.remoteGroupId, name: '' })}` : prefixText(r.remoteIpPrefix);
       pass('security groups', `a rule in security group ${name(g)} allows ${probeText(probe)} from ${from}`);
       return { reachable: true, steps };
     }
@@ -204,7 +204,7 @@ export function explain(world: ExplainWorld, probe: Probe): Explanation {
     .sort((a, b) => Number(a.x.protocol === null) - Number(b.x.protocol === null))[0];
   const who = world.source === 'host' ? `the host${sourceIp ? ` (${sourceIp})` : ''}` : `${name(world.source.server)}${sourceIp ? ` (${sourceIp})` : ''}`;
   const detail = near
-    ? `security group ${name(near.g)} allows ${probeText(probe)} only from ${near.x.remoteGroupId ? `members of group ${name(groupOf(near.x.remoteGroupId) ?? { id: near.x.remoteGroupId, name: '' })}` : (near.x.remoteIpPrefix ?? 'anywhere')}, not from ${who}`
+    ? `security group ${name(near.g)} allows ${probeText(probe)} only from ${near.x.remoteGroupId ? `members of group ${name(groupOf(near.x.remoteGroupId) ?? { id: near.x.remoteGroupId, name: '' })}` : prefixText(near.x.remoteIpPrefix)}, not from ${who}`
     : `no ingress rule in ${groups.map(name).join(', ')} matches ${probeText(probe)}`;
   const remote = world.source === 'host' ? undefined : sourceGroupName ? `--remote-group ${sourceGroupName}` : sourceIp ? `--remote-ip ${sourceIp}/32` : undefined;
   return block(
@@ -213,6 +213,11 @@ export function explain(world: ExplainWorld, probe: Probe): Explanation {
     `no rule in security group ${name(g0)} allows ${probeText(probe)} ingress${world.source === 'host' ? '' : ` from ${who}`}`,
     `openstack security group rule create ${ruleCreateArgs(probe, 'ingress', remote)} ${name(g0)}`,
   );
+}
+
+/** A rule's remote prefix as people say it: 0.0.0.0/0 is "anywhere". */
+function prefixText(prefix: string | null): string {
+  return prefix === null || prefix === '0.0.0.0/0' || prefix === '::/0' ? 'anywhere' : prefix;
 }
 
 type Blocked = [check: string, detail: string, message: string, fix: string];

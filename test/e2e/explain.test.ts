@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { MAIN, TestCloud } from '../helpers/cloud.js';
+import { pingFrom, run, tcpHello } from '../integration/host-network-machines.js';
+
+/**
+ * `stacklet explain` against what the data plane really does: a tiny guest
+ * with a floating IP in a security group that lets nothing in; explain names
+ * the missing rule and exits 1 while a real TCP connect (and a real ping)
+ * from the sandbox host fails; once the rule it names is added, explain
+ * says reachable and exits 0, and the real connect succeeds. Real QEMU
+ * (TCG), bridges, nftables, dnsmasq, inside a sandbox namespace this test
+ * made; every name carries the prefix `slb`.
+ */
+
+const PREFIX = 'slb';
+const SANDBOX = `slb-sbx-${process.pid}`;
+const TINY_CACHE = process.env['STACKLET_TINY_CACHE'] ?? '/var/cache/stacklet-test/tiny';
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function sh(argv: string[], timeoutMs = 60_000): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(argv[0] ?? 'false', argv.slice(1), { timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function killByPidFiles(dir: string, file: string): void {
+  if (!existsSync(dir)) return;
+  for (const d of readdirSync(dir)) {
+    const p = join(dir, d, file);
+    if (!existsSync(p)) continue;
+    const pid = Number(readFileSync(p, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** True when several attempts over a few seconds all fail: a closed port must stay closed, not just be slow once. */
+async function staysUnanswered(probe: () => Promise<boolean>, attempts = 3): Promise<boolean> {
+  for (let i = 0; i < attempts; i++) {
+    if (await probe()) return false;
+  }
+  return true;
+}
+
+describe('stacklet explain against the real data plane', { timeout: 900_000 }, () => {
+  let cloud: TestCloud;
+  let fip = '';
+  const demo = { cloud: 'stacklet' };
+  const explain = (...args: string[]) => sh([process.execPath, MAIN, 'explain', ...args, '--data-dir', cloud.dataDir]);
+  const ssh = async () => (await tcpHello(SANDBOX, fip, 22, 2))?.startsWith('SSH-') === true;
+  const ping = () => pingFrom(SANDBOX, fip, { timeoutS: 2 });
+
+  before(async () => {
+    cloud = await TestCloud.start({ seed: true, args: ['--sandbox', SANDBOX, '--host-prefix', PREFIX], env: { STACKLET_TINY_CACHE: TINY_CACHE } });
+  });
+
+  after(async () => {
+    await cloud?.down();
+    if (cloud) {
+      killByPidFiles(join(cloud.dataDir, 'instances'), 'qemu.pid');
+      killByPidFiles(join(cloud.dataDir, 'network', 'dhcp'), 'dnsmasq.pid');
+    }
+    const listed = await run.run(['ip', 'netns', 'list']);
+    for (const line of listed.stdout.split('\n')) {
+      const ns = line.split(' ')[0] ?? '';
+      if (ns.startsWith(`${PREFIX}-`)) await run.run(['ip', 'netns', 'del', ns]).catch(() => undefined);
+    }
+    await cloud?.stop();
+  });
+
+  test('a closed group: explain names the missing rule and exits 1 while a real connect fails; after the rule, exit 0 and the connect succeeds (tcp/22, then ping)', async (t) => {
+    await cloud.os(['security', 'group', 'create', 'closed'], demo);
+    const server = await cloud.osJson<{ id: string }>(['server', 'create', '--flavor', 'm1.nano', '--image', 'cirros', '--network', 'private', '--security-group', 'closed', 'vm'], demo);
+    await until(
+      'vm ACTIVE',
+      async () => {
+        const s = await cloud.osJson<{ status: string; fault?: { message?: string } }>(['server', 'show', 'vm'], demo);
+        assert.notEqual(s.status, 'ERROR', `vm failed: ${s.fault?.message ?? ''}`);
+        return s.status === 'ACTIVE' ? true : undefined;
+      },
+      300_000,
+    );
+
+    // No floating IP yet: that is what blocks first.
+    const noFip = await explain('vm');
+    assert.equal(noFip.code, 1, noFip.stdout + noFip.stderr);
+    assert.match(noFip.stdout, /^vm is NOT reachable from the host over tcp\/22\./);
+    assert.match(noFip.stdout, /instance vm has no floating IP.* — fix: openstack floating ip create public/);
+
+    fip = (await cloud.osJson<{ floating_ip_address: string }>(['floating', 'ip', 'create', 'public'], demo)).floating_ip_address;
+    await cloud.os(['server', 'add', 'floating', 'ip', 'vm', fip], demo);
+    // The guest's SSH server runs once it prints this: from here a failed connect is the group's doing, not a slow boot.
+    await until('the guest ready on its console', async () => (/Stacklet tiny guest ready/.test(await cloud.os(['console', 'log', 'show', 'vm'], demo)) ? true : undefined), 300_000);
+
+    const closed = await explain('vm', '--protocol', 'tcp', '--port', '22');
+    assert.equal(closed.code, 1, closed.stdout + closed.stderr);
+    assert.match(closed.stdout, /BLOCKED {2}security groups: no ingress rule in closed matches tcp\/22/);
+    assert.match(closed.stdout, /no rule in security group closed allows tcp\/22 ingress — add it: openstack security group rule create --protocol tcp --dst-port 22 closed\n/);
+    t.diagnostic(closed.stdout);
+    assert.ok(await staysUnanswered(ssh), `tcp/22 on ${fip} answered although the group lets nothing in`);
+
+    // The fix it printed, as a user would paste it (by ID: explain went by name through the same API).
+    const fix = /add it: (openstack .*)$/m.exec(closed.stdout)?.[1] ?? '';
+    await cloud.os(fix.split(' ').slice(1), demo);
+    const open = await explain(server.id, '--port', '22', '--json');
+    assert.equal(open.code, 0, open.stdout + open.stderr);
+    const body = JSON.parse(open.stdout) as { reachable: boolean; server: { id: string; name: string }; steps: { check: string; ok: boolean }[]; blocker?: unknown };
+    assert.equal(body.reachable, true);
+    assert.deepEqual(body.server, { id: server.id, name: 'vm' });
+    assert.equal(body.blocker, undefined);
+    assert.ok(body.steps.every((s) => s.ok));
+    await until('ssh banner from the floating IP', async () => ((await ssh()) ? true : undefined), 120_000);
+
+    // ICMP: the same group still has no ICMP rule.
+    const noPing = await explain('vm', '--protocol', 'icmp');
+    assert.equal(noPing.code, 1, noPing.stdout + noPing.stderr);
+    assert.match(noPing.stdout, /no rule in security group closed allows icmp ingress — add it: openstack security group rule create --protocol icmp closed\n/);
+    assert.ok(await staysUnanswered(ping), `${fip} answered ping although the group has no ICMP rule`);
+    await cloud.os(['security', 'group', 'rule', 'create', '--protocol', 'icmp', 'closed'], demo);
+    const pingOk = await explain('vm', '--protocol', 'icmp');
+    assert.equal(pingOk.code, 0, pingOk.stdout + pingOk.stderr);
+    assert.match(pingOk.stdout, /^vm is reachable from the host with ping \(icmp\)\.\n/);
+    assert.match(pingOk.stdout, /ok {7}security groups: a rule in security group closed allows icmp from anywhere/);
+    await until('ping to the floating IP', async () => ((await ping()) ? true : undefined), 120_000);
+
+    // Removing the SSH rule closes the port again, and explain says so again.
+    const rules = await cloud.osJson<{ ID: string }[]>(['security', 'group', 'rule', 'list', 'closed', '--protocol', 'tcp', '--ingress'], demo);
+    assert.equal(rules.length, 1, JSON.stringify(rules));
+    await cloud.os(['security', 'group', 'rule', 'delete', rules[0]?.ID ?? ''], demo);
+    const again = await explain('vm', '--port', '22');
+    assert.equal(again.code, 1, again.stdout + again.stderr);
+    await until('tcp/22 closed again', async () => ((await staysUnanswered(ssh, 2)) ? true : undefined), 60_000);
+
+    // Bad questions are a 2 with the reason, never a verdict.
+    const usage = await explain('vm', '--protocol', 'icmp', '--port', '22');
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /ICMP has no port/);
+    const missing = await explain('no-such-vm');
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /No server with a name or ID of 'no-such-vm' exists/);
+
+    await cloud.os(['server', 'delete', '--wait', 'vm'], demo);
+  });
+});

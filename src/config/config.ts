@@ -39,6 +39,8 @@ export const ConfigSchema = Type.Object(
     region: Type.String({ minLength: 1 }),
     /** scrypt cost parameter N (a power of two). */
     passwordHashCost: Type.Integer({ minimum: 1024, maximum: 1 << 20 }),
+    /** Seconds between the data plane's periodic resyncs (drift repair, garbage collection); 0 turns them off. */
+    resyncSeconds: Type.Integer({ minimum: 0, maximum: 86_400 }),
   },
   { additionalProperties: false },
 );
@@ -56,6 +58,7 @@ export const DEFAULTS: Config = {
   logLevel: 'info',
   region: 'RegionOne',
   passwordHashCost: 1 << 14,
+  resyncSeconds: 60,
 };
 
 export type ConfigOverrides = Partial<Config>;
@@ -71,9 +74,10 @@ const ENV: Record<string, keyof Config> = {
   STACKLET_PASSWORD_HASH_COST: 'passwordHashCost',
   STACKLET_DATA_PLANE: 'dataPlane',
   STACKLET_SEED: 'seed',
+  STACKLET_RESYNC_SECONDS: 'resyncSeconds',
 };
 
-const NUMERIC = new Set<keyof Config>(['listenPort', 'tokenTtlSeconds', 'passwordHashCost']);
+const NUMERIC = new Set<keyof Config>(['listenPort', 'tokenTtlSeconds', 'passwordHashCost', 'resyncSeconds']);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -6,6 +6,7 @@ import type { Config } from '../config/config.js';
 import { computeCoreOf, registerComputeHost } from '../core/compute/index.js';
 import { listenMetadata } from '../api/metadata/routes.js';
 import type { AccelChoice, ComputeDriver } from '../host/compute/driver.js';
+import { SpawnExec } from '../host/exec.js';
 import { QemuDriver } from '../host/compute/qemu/driver.js';
 import { LinuxNetworkDriver } from '../host/network/linux/driver.js';
 import type { NetworkDriver } from '../host/network/driver.js';
@@ -14,6 +15,30 @@ import { ReconcileManager } from '../reconcile/manager.js';
 import { changeFeedOf } from '../store/changes.js';
 import type { CloudContext } from '../api/context.js';
 import type { DataFiles } from './files.js';
+
+/**
+ * Counts the network host commands that change something (the runner
+ * marks reads), so each reconcile pass can say how much it changed; keeps
+ * the first few for the log.
+ */
+function hostChangeCounter(): { exec: SpawnExec; take(): { count: number; sample: string[] } } {
+  let count = 0;
+  let sample: string[] = [];
+  const exec = new SpawnExec((e) => {
+    if (e.readOnly) return;
+    count++;
+    if (sample.length < 10) sample.push(`${e.netns ? `[${e.netns}] ` : ''}${e.argv.join(' ')}`);
+  });
+  return {
+    exec,
+    take: () => {
+      const out = { count, sample };
+      count = 0;
+      sample = [];
+      return out;
+    },
+  };
+}
 
 /** What the daemon builds the controllers from. */
 export interface DataPlaneParts {
@@ -68,11 +93,13 @@ export async function startDataPlane(
   const core = computeCoreOf(ctx);
   const metadataApp: FastifyInstance = await listenMetadata(core, metadataSocket, log);
 
+  const changes = hostChangeCounter();
   const network = new LinuxNetworkDriver({
     prefix: cfg.hostPrefix,
     sandbox: cfg.sandbox ?? null,
     stateDir: join(cfg.dataDir, 'network'),
     metadataUpstream: { socketPath: metadataSocket },
+    exec: changes.exec,
   });
   const accel = cachedAccel(files.kvmProbe);
   const compute = new QemuDriver({
@@ -86,11 +113,24 @@ export async function startDataPlane(
   });
 
   step(`data plane: host namespace ${cfg.sandbox ? `${cfg.sandbox} (sandbox)` : '(this machine)'}, guests under ${accel.accel.toUpperCase()}: ${accel.reason}`);
+  changes.take();
   await network.ensureHost();
   const parts: DataPlaneParts = { ctx, network, compute, log };
   const manager = new ReconcileManager(
     factories.flatMap((f) => f(parts)),
     log,
+    {
+      resyncMs: cfg.resyncSeconds * 1000,
+      beforeResync: async () => {
+        changes.take();
+        await network.refresh();
+      },
+      // One line per pass: an untouched host must show hostChanges 0 (no flap, no rule rewrite).
+      onPass: (pass, ms) => {
+        const c = changes.take();
+        log.info({ pass, ms: Math.round(ms), hostChanges: c.count, ...(c.count > 0 ? { changedBy: c.sample } : {}) }, 'data plane pass done');
+      },
+    },
   );
   const unsubscribe = changeFeedOf(ctx.store.db).on((events) => {
     for (const e of events) manager.notify(e.kind, e.resourceId);

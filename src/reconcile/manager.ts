@@ -2,9 +2,15 @@ import type { Logger } from 'pino';
 import type { Controller } from './controller.js';
 import { WorkQueue } from './queue.js';
 
+export type PassKind = 'startup' | 'resync';
+
 export interface ManagerOptions {
   /** Slow periodic resync that repairs drift; 0 disables it. */
   resyncMs?: number;
+  /** Runs before each resync (e.g. the drivers forget cached host state, so drift is seen). */
+  beforeResync?: () => Promise<void>;
+  /** Hears the end of every full pass (start-up or resync), once its queues were idle and garbage was collected. */
+  onPass?: (kind: PassKind, ms: number) => void;
 }
 
 interface Entry {
@@ -21,6 +27,7 @@ interface Entry {
 export class ReconcileManager {
   private readonly entries: Entry[];
   private timer: NodeJS.Timeout | undefined;
+  private resyncing: Promise<void> | null = null;
   readonly warnings = new Map<string, string>();
 
   constructor(
@@ -48,24 +55,49 @@ export class ReconcileManager {
 
   /** The start-up pass: every key of every controller, in order, then garbage collection. */
   async fullPass(): Promise<void> {
+    const t0 = performance.now();
     for (const { controller, queue } of this.entries) {
       const keys = await controller.listKeys();
       for (const k of keys) queue.add(k);
       await queue.idle();
     }
     await this.collectGarbage();
+    this.opts.onPass?.('startup', performance.now() - t0);
   }
 
   start(): void {
     const every = this.opts.resyncMs ?? 60_000;
     if (every > 0) {
-      this.timer = setInterval(() => void this.resync(), every);
+      this.timer = setInterval(() => {
+        this.resync().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'resync failed'));
+      }, every);
       this.timer.unref();
     }
   }
 
-  /** Re-queues everything and collects garbage (drift repair). */
-  async resync(): Promise<void> {
+  /**
+   * Re-queues everything, waits for the queues, then collects garbage
+   * (drift repair). A resync asked for while one runs joins it: with a
+   * short interval on a slow host, passes must not pile up.
+   */
+  resync(): Promise<void> {
+    if (!this.resyncing) {
+      this.resyncing = this.resyncNow().finally(() => {
+        this.resyncing = null;
+      });
+    }
+    return this.resyncing;
+  }
+
+  private async resyncNow(): Promise<void> {
+    const t0 = performance.now();
+    if (this.opts.beforeResync) {
+      try {
+        await this.opts.beforeResync();
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'resync could not refresh the host state');
+      }
+    }
     for (const { controller, queue } of this.entries) {
       try {
         for (const k of await controller.listKeys()) queue.add(k);
@@ -73,7 +105,9 @@ export class ReconcileManager {
         this.log.warn({ controller: controller.name, err: (err as Error).message }, 'resync could not list keys');
       }
     }
+    await this.idle();
     await this.collectGarbage();
+    this.opts.onPass?.('resync', performance.now() - t0);
   }
 
   private async collectGarbage(): Promise<void> {

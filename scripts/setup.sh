@@ -58,6 +58,7 @@ if [ -f dashboard/package.json ]; then
   if [ ! -f dashboard/dist/index.html ] || [ -n "$(find dashboard/src dashboard/index.html -newer dashboard/dist/index.html 2>/dev/null | head -n 1)" ]; then
     say "building the dashboard"
     (cd dashboard && npm run build --silent >&2)
+    node scripts/precompress.mjs dashboard/dist
   fi
 fi
 

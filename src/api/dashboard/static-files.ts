@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { extname, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
@@ -43,16 +43,27 @@ function walk(dir: string): string[] {
   return out;
 }
 
+/** Encodings the setup script writes beside each file (scripts/precompress.mjs). */
+const PRECOMPRESSED = new Set(['.br', '.gz']);
+
+function sibling(full: string, ext: string): Buffer | undefined {
+  return existsSync(full + ext) ? readFileSync(full + ext) : undefined;
+}
+
 /**
- * Reads a built dashboard (Vite's dist/) into memory, compressing what is
- * worth it once (in the background) so each request is a buffer write. The bundle
- * is a few hundred kilobytes; source maps are left out.
+ * Reads a built dashboard (Vite's dist/) into memory so each request is a
+ * buffer write. The compressed forms come from the build (NAME.br, NAME.gz
+ * beside NAME); a dist built without them is compressed once, in the
+ * background. The bundle is a few hundred kilobytes; source maps are left out.
  */
 export function loadStaticFiles(distDir: string): Map<string, StaticFile> {
   const files = new Map<string, StaticFile>();
-  for (const full of walk(distDir)) {
+  const all = walk(distDir);
+  const present = new Set(all);
+  for (const full of all) {
     const ext = extname(full).toLowerCase();
     if (ext === '.map') continue;
+    if (PRECOMPRESSED.has(ext) && present.has(full.slice(0, -ext.length))) continue;
     const rel = relative(distDir, full).split(sep).join('/');
     const raw = readFileSync(full);
     const file: StaticFile = {
@@ -62,7 +73,11 @@ export function loadStaticFiles(distDir: string): Map<string, StaticFile> {
       raw,
       immutable: rel.startsWith('assets/'),
     };
-    if (COMPRESSIBLE.has(ext) && raw.length > 512) compressInBackground(file);
+    const br = sibling(full, '.br');
+    const gz = sibling(full, '.gz');
+    if (br) file.br = br;
+    if (gz) file.gzip = gz;
+    if (COMPRESSIBLE.has(ext) && raw.length > 512 && !(br && gz)) compressInBackground(file);
     files.set(file.path, file);
   }
   return files;

@@ -48,6 +48,11 @@ if [ ! -f dist/src/cli/main.js ] || [ -n "$(find src test bench -name '*.ts' -ne
   touch dist/src/cli/main.js
   chmod +x dist/src/cli/main.js
 fi
+# What bin/stacklet runs: one file loads in half the time of the ES modules.
+if [ ! -f dist/bundle/main.js ] || [ dist/src/cli/main.js -nt dist/bundle/main.js ]; then
+  say "bundling (esbuild)"
+  node scripts/bundle.mjs
+fi
 
 # --- the dashboard, when it exists
 if [ -f dashboard/package.json ]; then

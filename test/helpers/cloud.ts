@@ -21,7 +21,8 @@ export const REPO_ROOT = (() => {
   return dir;
 })();
 
-export const MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+/** The CLI the tests start; STACKLET_TEST_MAIN runs them against another build (e.g. dist/bundle/main.js). */
+export const MAIN = process.env['STACKLET_TEST_MAIN'] ?? join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -21,10 +21,11 @@ import type { DataFiles } from './files.js';
  * marks reads), so each reconcile pass can say how much it changed; keeps
  * the first few for the log.
  */
-function hostChangeCounter(): { exec: SpawnExec; take(): { count: number; sample: string[] } } {
+function hostChangeCounter(log: Logger): { exec: SpawnExec; take(): { count: number; sample: string[] } } {
   let count = 0;
   let sample: string[] = [];
   const exec = new SpawnExec((e) => {
+    if (log.isLevelEnabled('trace')) log.trace({ argv: e.argv.join(' '), readOnly: e.readOnly, exitCode: e.exitCode, ms: Math.round(e.ms) }, 'host command');
     if (e.readOnly) return;
     count++;
     if (sample.length < 10) sample.push(`${e.netns ? `[${e.netns}] ` : ''}${e.argv.join(' ')}`);
@@ -93,13 +94,15 @@ export async function startDataPlane(
   const core = computeCoreOf(ctx);
   const metadataApp: FastifyInstance = await listenMetadata(core, metadataSocket, log);
 
-  const changes = hostChangeCounter();
+  const changes = hostChangeCounter(log);
   const network = new LinuxNetworkDriver({
     prefix: cfg.hostPrefix,
     sandbox: cfg.sandbox ?? null,
     stateDir: join(cfg.dataDir, 'network'),
     metadataUpstream: { socketPath: metadataSocket },
     exec: changes.exec,
+    // The resync refreshes the driver, so drift of the nft tables is still found.
+    markerCheckTtlMs: 1_000,
   });
   const accel = cachedAccel(files.kvmProbe);
   const compute = new QemuDriver({

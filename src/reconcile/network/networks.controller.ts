@@ -71,6 +71,8 @@ export function dhcpSpecOf(n: NetworkDetail, ports: PortDetail[]): DhcpSpec | un
 export class NetworksController implements Controller {
   readonly kinds = ['network', 'subnet'] as const;
   readonly name = 'networks';
+  /** Different objects converge side by side: each has its own host objects, and the shared nft tables serialize their own changes. */
+  readonly concurrency = 4;
 
   constructor(private readonly deps: NetworkControllerDeps) {}
 

@@ -31,6 +31,8 @@ export function portSpecOf(d: PortDetail, network: NetworkRow): PortSpec | null 
 export class PortsController implements Controller {
   readonly kinds = ['port'] as const;
   readonly name = 'ports';
+  /** Different objects converge side by side: each has its own host objects, and the shared nft tables serialize their own changes. */
+  readonly concurrency = 4;
 
   constructor(private readonly deps: NetworkControllerDeps) {}
 

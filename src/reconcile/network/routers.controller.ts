@@ -58,6 +58,8 @@ export function routerSpecOf(r: RouterDetail, subnets: ReadonlyMap<string, Subne
 export class RoutersController implements Controller {
   readonly kinds = ['router', 'subnet'] as const;
   readonly name = 'routers';
+  /** Different objects converge side by side: each has its own host objects, and the shared nft tables serialize their own changes. */
+  readonly concurrency = 4;
 
   constructor(private readonly deps: NetworkControllerDeps) {}
 

@@ -29,6 +29,8 @@ export function securityGroupSpecOf(g: SecurityGroupDetail, members: GroupMember
 export class SecurityGroupsController implements Controller {
   readonly kinds = ['security_group', 'port'] as const;
   readonly name = 'security-groups';
+  /** Different objects converge side by side: each has its own host objects, and the shared nft tables serialize their own changes. */
+  readonly concurrency = 4;
 
   constructor(private readonly deps: NetworkControllerDeps) {}
 

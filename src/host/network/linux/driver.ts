@@ -36,6 +36,12 @@ export interface LinuxNetworkDriverOptions {
   exec?: HostExec;
   /** DHCP lease time (Neutron's default is a day). */
   leaseSeconds?: number;
+  /**
+   * How long one check of the nft tables' layout markers vouches for the
+   * cached mirror (default 0: every call checks). A daemon whose resync
+   * calls refresh() can afford a second or so.
+   */
+  markerCheckTtlMs?: number;
 }
 
 /** Sysctls of the sandbox namespace: bridged IPv4 through the inet hooks (stateful filtering); no routing by the host itself. */
@@ -65,7 +71,7 @@ export class LinuxNetworkDriver implements NetworkDriver {
     this.hostNetns = opts.sandbox;
     this.netns = new Netns(this.exec);
     this.host = new IpNs(this.exec, this.hostNetns);
-    this.sg = new SecurityTables(this.exec, this.hostNetns, this.names.prefix);
+    this.sg = new SecurityTables(this.exec, this.hostNetns, this.names.prefix, opts.markerCheckTtlMs ?? 0);
     this.metadata = new MetadataProxies(this.netns, opts.metadataUpstream, opts.metadataPort);
     this.ctx = { exec: this.exec, names: this.names, hostNetns: this.hostNetns, netns: this.netns, metadata: this.metadata };
   }
@@ -87,10 +93,17 @@ export class LinuxNetworkDriver implements NetworkDriver {
 
   async ensureNetwork(spec: NetworkSpec): Promise<EnsureResult & { binding: NetworkBinding }> {
     const binding = this.networkBinding(spec);
-    let changed = await this.host.ensureBridge(binding.bridge, spec.mtu);
-    if (await this.host.ensureAddrs(binding.bridge, spec.hostAddresses ?? [])) changed = true;
-    if (await this.sg.ensureZone(binding.bridge)) changed = true;
-    return { changed, binding };
+    // The zone is a map element keyed by the bridge's name: it needs no bridge, so it is set meanwhile.
+    const [link, zone] = await Promise.allSettled([
+      (async () => {
+        const made = await this.host.ensureBridge(binding.bridge, spec.mtu);
+        return (await this.host.ensureAddrs(binding.bridge, spec.hostAddresses ?? [])) || made;
+      })(),
+      this.sg.ensureZone(binding.bridge),
+    ]);
+    if (link.status === 'rejected') throw link.reason;
+    if (zone.status === 'rejected') throw zone.reason;
+    return { changed: link.value || zone.value, binding };
   }
 
   async removeNetwork(networkId: string): Promise<EnsureResult> {

@@ -51,17 +51,22 @@ export async function ensureLegs(
 ): Promise<boolean> {
   const inNs = new IpNs(ctx.exec, ns);
   const host = new IpNs(ctx.exec, ctx.hostNetns);
-  let changed = false;
   const want = new Set<string>();
-  for (const { leg, extraCidrs } of legs) {
-    const name = kind === 'veth-router' ? ctx.names.vethRouter(leg.portId) : ctx.names.vethDhcp(leg.portId);
-    want.add(name);
-    const bridge = ctx.names.bridge(leg.networkId);
-    if (!(await host.link(bridge))) throw new Error(`bridge ${bridge} of network ${leg.networkId} does not exist yet`);
-    if (await host.ensureVeth({ name: ctx.names.vethHost(leg.portId), peer: name, peerNetns: ns, mtu: leg.mtu ?? mtu, bridge, peerMac: normMac(leg.mac) })) changed = true;
-    const cidrs = [...leg.cidrs, ...(extraCidrs ?? [])].map((c) => (c.includes('/') ? `${addrOf(c)}/${c.split('/')[1]}` : `${normCidr4(c)}/32`));
-    if (await inNs.ensureAddrs(name, cidrs)) changed = true;
-  }
+  // Legs are independent links: converge them side by side (a router's legs are on its critical path).
+  let changed = (
+    await settleAll(
+      legs.map(async ({ leg, extraCidrs }) => {
+        const name = kind === 'veth-router' ? ctx.names.vethRouter(leg.portId) : ctx.names.vethDhcp(leg.portId);
+        want.add(name);
+        const bridge = ctx.names.bridge(leg.networkId);
+        if (!(await host.link(bridge))) throw new Error(`bridge ${bridge} of network ${leg.networkId} does not exist yet`);
+        let c = await host.ensureVeth({ name: ctx.names.vethHost(leg.portId), peer: name, peerNetns: ns, mtu: leg.mtu ?? mtu, bridge, peerMac: normMac(leg.mac) });
+        const cidrs = [...leg.cidrs, ...(extraCidrs ?? [])].map((x) => (x.includes('/') ? `${addrOf(x)}/${x.split('/')[1]}` : `${normCidr4(x)}/32`));
+        if (await inNs.ensureAddrs(name, cidrs)) c = true;
+        return c;
+      }),
+    )
+  ).some(Boolean);
   for (const l of await inNs.links()) {
     const parsed = ctx.names.parseLink(l.ifname);
     if (parsed?.kind === kind && !want.has(l.ifname)) {
@@ -69,6 +74,18 @@ export async function ensureLegs(
     }
   }
   return changed;
+}
+
+/**
+ * Runs independent host changes at once and waits for all of them, even
+ * when one fails (so no change of this object is still running when the
+ * queue retries it); then throws the first failure.
+ */
+async function settleAll<T>(work: Promise<T>[]): Promise<T[]> {
+  const done = await Promise.allSettled(work);
+  const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+  if (failed) throw failed.reason;
+  return done.map((d) => (d as PromiseFulfilledResult<T>).value);
 }
 
 /** Loopback holds 169.254.169.254 exactly when metadata is served there. */
@@ -84,14 +101,29 @@ export async function ensureRouter(ctx: NamespaceContext, spec: RouterSpec): Pro
   if (await ctx.netns.ensureSysctls(ns, ROUTER_SYSCTLS)) changed = true;
   const legs: { leg: LegSpec; extraCidrs?: string[] }[] = spec.interfaces.map((leg) => ({ leg }));
   if (spec.gateway) legs.push({ leg: spec.gateway, extraCidrs: spec.floatingIps.map((f) => `${addrOf(f.floatingIp)}/32`) });
-  if (await ensureLegs(ctx, ns, 'veth-router', legs, spec.mtu)) changed = true;
-  if (await ensureMetadataAddress(ctx, ns, spec.metadata)) changed = true;
-
   const routes: { dst: string; via: string }[] = [];
   if (spec.gateway?.gatewayIp) routes.push({ dst: '0.0.0.0/0', via: spec.gateway.gatewayIp });
   for (const r of spec.routes) routes.push({ dst: normCidr4(r.destination).includes('/') ? normCidr4(r.destination) : `${normCidr4(r.destination)}/32`, via: r.nexthop });
-  if (await new IpNs(ctx.exec, ns).ensureGatewayRoutes(routes)) changed = true;
 
+  // Legs then routes (a gateway route needs its leg's address); loopback and the NAT table depend on neither.
+  const parts = await settleAll([
+    (async () => {
+      const legsChanged = await ensureLegs(ctx, ns, 'veth-router', legs, spec.mtu);
+      return (await new IpNs(ctx.exec, ns).ensureGatewayRoutes(routes)) || legsChanged;
+    })(),
+    ensureMetadataAddress(ctx, ns, spec.metadata),
+    ensureRouterNat(ctx, ns, spec),
+  ]);
+  if (parts.some(Boolean)) changed = true;
+
+  if (spec.metadata) {
+    if (await ctx.metadata.ensure(ns, { routerId: spec.routerId })) changed = true;
+  } else if (await ctx.metadata.remove(ns)) changed = true;
+  return changed;
+}
+
+/** The router's NAT table, replaced whole when its content hash differs. */
+async function ensureRouterNat(ctx: NamespaceContext, ns: string, spec: RouterSpec): Promise<boolean> {
   const internalCidrs = spec.interfaces.flatMap((l) => l.cidrs.filter((c) => c.includes('/')));
   const gwFirst = spec.gateway?.cidrs[0];
   const table = ctx.names.routerTable;
@@ -105,15 +137,9 @@ export async function ensureRouter(ctx: NamespaceContext, spec: RouterSpec): Pro
   });
   const nft = new Nft(ctx.exec, ns);
   const cur = await nft.readTable('ip', table);
-  if (!cur?.chains.has(natHashChain(hash))) {
-    await nft.apply(replaceTable(table, lines));
-    changed = true;
-  }
-
-  if (spec.metadata) {
-    if (await ctx.metadata.ensure(ns, { routerId: spec.routerId })) changed = true;
-  } else if (await ctx.metadata.remove(ns)) changed = true;
-  return changed;
+  if (cur?.chains.has(natHashChain(hash))) return false;
+  await nft.apply(replaceTable(table, lines));
+  return true;
 }
 
 /** Removes the router namespace (its legs go with it) and its metadata listener. */

@@ -48,6 +48,7 @@ interface Mirror {
 }
 
 const MAX_MARK = 0xffff;
+
 const MAX_ZONE = 0xffff;
 
 /** A delta: nft lines, and how the mirror changes once the kernel took them. */
@@ -83,12 +84,21 @@ function mapOf(state: NftTableState, map: string): Map<string, string> {
 export class SecurityTables {
   private readonly nft: Nft;
   private mirror: Mirror | null = null;
+  /** When the mirror was last read or checked against the kernel (performance.now()). */
+  private checkedAt = -Infinity;
   /** Calls run one at a time: two deltas computed from one mirror would hand out the same mark. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly ps: string;
   private readonly sg: string;
 
-  constructor(exec: HostExec, netns: string | null, prefix: string) {
+  /**
+   * @param markerCheckTtlMs how long a marker check vouches for the
+   * mirror (0: every call checks). With a TTL, a burst of calls (a
+   * topology being made) pays for one check, not one per call; a table
+   * removed behind our back within that time is found by the next
+   * transaction that fails on it, or by the periodic resync's refresh().
+   */
+  constructor(exec: HostExec, netns: string | null, prefix: string, private readonly markerCheckTtlMs = 0) {
     this.nft = new Nft(exec, netns);
     this.ps = `${prefix}_ps`;
     this.sg = `${prefix}_sg`;
@@ -97,6 +107,7 @@ export class SecurityTables {
   /** Forget the mirror: the next call reads the tables again. */
   invalidate(): void {
     this.mirror = null;
+    this.checkedAt = -Infinity;
   }
 
   /** Makes both tables exist with the current layout; rebuilds one whose layout version differs. */
@@ -131,12 +142,17 @@ export class SecurityTables {
   private async load(): Promise<Mirror> {
     const cur = this.mirror;
     if (cur?.ps.comment && cur.sg.comment) {
+      if (performance.now() - this.checkedAt < this.markerCheckTtlMs) return cur;
       const [ps, sg] = await Promise.all([this.nft.hasChain('bridge', this.ps, cur.ps.comment), this.nft.hasChain('inet', this.sg, cur.sg.comment)]);
-      if (ps && sg && this.mirror === cur) return cur;
+      if (ps && sg && this.mirror === cur) {
+        this.checkedAt = performance.now();
+        return cur;
+      }
     }
     const empty = (): NftTableState => ({ handle: -1, comment: null, chains: new Map(), sets: new Map(), maps: new Map() });
     const [ps, sg] = await Promise.all([this.nft.readTable('bridge', this.ps), this.nft.readTable('inet', this.sg)]);
     this.mirror = { ps: ps ?? empty(), sg: sg ?? empty() };
+    this.checkedAt = performance.now();
     return this.mirror;
   }
 

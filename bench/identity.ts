@@ -1,9 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../src/daemon/runtime.js';
-import { freePort, MAIN, REPO_ROOT } from '../test/helpers/cloud.js';
+import { freePort, MAIN } from '../test/helpers/cloud.js';
 
 /**
  * Identity figures, run by hand after a build:
@@ -30,9 +30,8 @@ const UNTUNED = process.env['BENCH_UNTUNED'] === '1';
 const NODE_FLAGS = [...(UNTUNED ? [] : DAEMON_NODE_FLAGS), ...(process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean)];
 /** The API alone: the bench measures identity, not the data plane or the first-start seed (BENCH_UP_ARGS overrides, e.g. for older builds). */
 const UP_ARGS = (process.env['BENCH_UP_ARGS'] ?? '--no-data-plane --no-seed').split(' ').filter(Boolean);
-/** What bin/stacklet starts: the bundle when it is built (BENCH_MAIN=dist/src/cli/main.js for the ES modules). */
-const BUNDLE = join(REPO_ROOT, 'dist', 'bundle', 'main.js');
-const ENTRY = process.env['BENCH_MAIN'] ?? (existsSync(BUNDLE) ? BUNDLE : MAIN);
+/** What bin/stacklet starts (the bundle when current, see MAIN); BENCH_MAIN=dist/src/cli/main.js for the ES modules. */
+const ENTRY = process.env['BENCH_MAIN'] ?? MAIN;
 const NODE_ENV_EXTRA: Record<string, string> = UNTUNED ? {} : { ...DAEMON_ENV };
 
 interface Daemon {

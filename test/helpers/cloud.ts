@@ -1,9 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../src/daemon/runtime.js';
 
 /**
  * The test harness: a real Stacklet process on a free loopback port with a
@@ -21,8 +22,24 @@ export const REPO_ROOT = (() => {
   return dir;
 })();
 
-/** The CLI the tests start; STACKLET_TEST_MAIN runs them against another build (e.g. dist/bundle/main.js). */
-export const MAIN = process.env['STACKLET_TEST_MAIN'] ?? join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+const MODULES_MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+const BUNDLE_MAIN = join(REPO_ROOT, 'dist', 'bundle', 'main.js');
+
+/** The bundle bin/stacklet runs, when it was made from the current build (a bare `tsc` leaves it stale). */
+function currentBundle(): string | undefined {
+  try {
+    return statSync(BUNDLE_MAIN).mtimeMs >= statSync(MODULES_MAIN).mtimeMs ? BUNDLE_MAIN : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The CLI the tests start: what bin/stacklet runs (the bundle scripts/setup.sh
+ * builds) when it is current, else the ES modules tsc wrote;
+ * STACKLET_TEST_MAIN picks another.
+ */
+export const MAIN = process.env['STACKLET_TEST_MAIN'] ?? currentBundle() ?? MODULES_MAIN;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -93,14 +110,15 @@ export class TestCloud {
 
   /** Starts (or restarts) the daemon on the same data dir and port and waits until it is healthy. */
   async up(): Promise<void> {
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), STACKLET_LOG_LEVEL: 'info', ...this.opts.env };
+    // The daemon runs with the memory settings bin/stacklet and `up --detach` give it, so tests measure what users run.
+    const env: Record<string, string> = { ...DAEMON_ENV, ...(process.env as Record<string, string>), STACKLET_LOG_LEVEL: 'info', ...this.opts.env };
     this.output = '';
     const extra = this.opts.args ?? [];
     // A test cloud touches the host only inside a sandbox namespace the test made (never the machine's own namespaces).
     const plane = extra.includes('--sandbox') ? [] : ['--no-data-plane'];
     // Tests start from an empty cloud (flavors only) unless they ask for the seed.
     if (!this.opts.seed) plane.push('--no-seed');
-    const proc = spawn(process.execPath, [MAIN, 'up', '--data-dir', this.dataDir, '--listen', `127.0.0.1:${this.port}`, ...plane, ...extra], {
+    const proc = spawn(process.execPath, [...DAEMON_NODE_FLAGS, MAIN, 'up', '--data-dir', this.dataDir, '--listen', `127.0.0.1:${this.port}`, ...plane, ...extra], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

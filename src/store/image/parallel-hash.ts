@@ -26,7 +26,11 @@ class AlgoWorker {
   dead: Error | undefined;
 
   constructor(readonly algo: string) {
-    this.worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+    // The thread only hashes shared memory and posts small messages: a small
+    // young generation (V8's default semi-space is 16 MB) keeps it a few MB.
+    this.worker = new Worker(new URL('./hash-worker.js', import.meta.url), {
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
+    });
     this.worker.unref();
     this.worker.on('message', (m: HashReply) => this.onMessage(m));
     this.worker.on('error', (err) => this.fail(err));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MAIN, TestCloud } from '../helpers/cloud.js';
@@ -72,6 +73,12 @@ async function staysUnanswered(probe: () => Promise<boolean>, attempts = 3): Pro
 describe('stacklet explain against the real data plane', { timeout: 900_000 }, () => {
   let cloud: TestCloud;
   let fip = '';
+  const work = mkdtempSync(join(tmpdir(), 'slb-'));
+  const key = join(work, 'id');
+  let vm2Fip = '';
+  /** A command on vm2 over SSH from the sandbox host (vm2's group, the seed's default, lets SSH in). */
+  const onVm2 = (cmd: string) =>
+    sh(['ip', 'netns', 'exec', SANDBOX, 'ssh', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'BatchMode=yes', `cirros@${vm2Fip}`, cmd], 30_000);
   const demo = { cloud: 'stacklet' };
   const explain = (...args: string[]) => sh([process.execPath, MAIN, 'explain', ...args, '--data-dir', cloud.dataDir]);
   const ssh = async () => (await tcpHello(SANDBOX, fip, 22, 2))?.startsWith('SSH-') === true;
@@ -79,6 +86,9 @@ describe('stacklet explain against the real data plane', { timeout: 900_000 }, (
 
   before(async () => {
     cloud = await TestCloud.start({ seed: true, args: ['--sandbox', SANDBOX, '--host-prefix', PREFIX], env: { STACKLET_TINY_CACHE: TINY_CACHE } });
+    const r = await sh(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    assert.equal(r.code, 0, r.stderr);
+    await cloud.os(['keypair', 'create', '--public-key', `${key}.pub`, 'k'], demo);
   });
 
   after(async () => {
@@ -93,20 +103,25 @@ describe('stacklet explain against the real data plane', { timeout: 900_000 }, (
       if (ns.startsWith(`${PREFIX}-`)) await run.run(['ip', 'netns', 'del', ns]).catch(() => undefined);
     }
     await cloud?.stop();
+    rmSync(work, { recursive: true, force: true });
   });
 
   test('a closed group: explain names the missing rule and exits 1 while a real connect fails; after the rule, exit 0 and the connect succeeds (tcp/22, then ping)', async (t) => {
     await cloud.os(['security', 'group', 'create', 'closed'], demo);
     const server = await cloud.osJson<{ id: string }>(['server', 'create', '--flavor', 'm1.nano', '--image', 'cirros', '--network', 'private', '--security-group', 'closed', 'vm'], demo);
-    await until(
-      'vm ACTIVE',
-      async () => {
-        const s = await cloud.osJson<{ status: string; fault?: { message?: string } }>(['server', 'show', 'vm'], demo);
-        assert.notEqual(s.status, 'ERROR', `vm failed: ${s.fault?.message ?? ''}`);
-        return s.status === 'ACTIVE' ? true : undefined;
-      },
-      300_000,
-    );
+    // vm2 (the seed's default group, the test's key) boots alongside: the source for the instance-to-instance checks.
+    await cloud.os(['server', 'create', '--flavor', 'm1.nano', '--image', 'cirros', '--network', 'private', '--key-name', 'k', 'vm2'], demo);
+    for (const name of ['vm', 'vm2']) {
+      await until(
+        `${name} ACTIVE`,
+        async () => {
+          const s = await cloud.osJson<{ status: string; fault?: { message?: string } }>(['server', 'show', name], demo);
+          assert.notEqual(s.status, 'ERROR', `${name} failed: ${s.fault?.message ?? ''}`);
+          return s.status === 'ACTIVE' ? true : undefined;
+        },
+        300_000,
+      );
+    }
 
     // No floating IP yet: that is what blocks first.
     const noFip = await explain('vm');
@@ -166,6 +181,31 @@ describe('stacklet explain against the real data plane', { timeout: 900_000 }, (
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /No server with a name or ID of 'no-such-vm' exists/);
 
-    await cloud.os(['server', 'delete', '--wait', 'vm'], demo);
+    // From another instance: vm2 (group default) to vm (group closed, which now admits only ping).
+    vm2Fip = (await cloud.osJson<{ floating_ip_address: string }>(['floating', 'ip', 'create', 'public'], demo)).floating_ip_address;
+    await cloud.os(['server', 'add', 'floating', 'ip', 'vm2', vm2Fip], demo);
+    const vmIp = /10\.0\.0\.\d+/.exec(JSON.stringify((await cloud.osJson<{ addresses: unknown }>(['server', 'show', 'vm'], demo)).addresses))?.[0] ?? '';
+    assert.ok(vmIp, 'the fixed address of vm');
+    await until('ssh into vm2', async () => ((await onVm2('true')).code === 0 ? true : undefined), 240_000);
+    const fromVm2 = async () => (await onVm2(`nc -w 2 ${vmIp} 22 </dev/null`)).stdout.startsWith('SSH-');
+
+    const between = await explain('vm', '--from', 'vm2', '--port', '22');
+    assert.equal(between.code, 1, between.stdout + between.stderr);
+    assert.match(between.stdout, /^vm is NOT reachable from instance vm2 over tcp\/22\./);
+    assert.match(between.stdout, /no rule in security group closed allows tcp\/22 ingress from vm2 \(10\.0\.0\.\d+\) — add it: openstack security group rule create --protocol tcp --dst-port 22 --remote-group default closed\n/);
+    t.diagnostic(between.stdout);
+    assert.ok(await staysUnanswered(fromVm2, 2), `vm2 reached tcp/22 on vm although no rule of closed admits it`);
+    const groupFix = /add it: (openstack .*)$/m.exec(between.stdout)?.[1] ?? '';
+    await cloud.os(groupFix.split(' ').slice(1), demo);
+    const betweenOk = await explain('vm', '--from', 'vm2', '--port', '22');
+    assert.equal(betweenOk.code, 0, betweenOk.stdout + betweenOk.stderr);
+    assert.match(betweenOk.stdout, /security group closed allows tcp\/22 from members of group default/);
+    await until('tcp/22 from vm2 to vm', async () => ((await fromVm2()) ? true : undefined), 120_000);
+    // The rule admits members of default, not the host: from the host it is still closed.
+    const hostStill = await explain('vm', '--port', '22');
+    assert.equal(hostStill.code, 1, hostStill.stdout);
+    assert.ok(await staysUnanswered(ssh, 2), 'the remote-group rule let the host in');
+
+    await cloud.os(['server', 'delete', '--wait', 'vm', 'vm2'], demo);
   });
 });

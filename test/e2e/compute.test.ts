@@ -267,7 +267,8 @@ describe('compute with the openstack CLI', () => {
     // The CLI's "2.latest" asks for its own maximum (2.92) without discovery: a clean 406.
     const cli = await c.openstack(['--os-compute-api-version', '2.latest', 'server', 'list'], demo);
     assert.notEqual(cli.code, 0);
-    assert.doesNotMatch(cli.stderr, /Traceback|500/);
+    // Not a bare /500/: request ids are random hex and contain it now and then.
+    assert.doesNotMatch(cli.stderr, /Traceback|HTTP 5\d\d/);
     // And openstacksdk's own negotiation picks min(its max, 2.79) and works.
     assert.ok(Array.isArray(await c.osJson(['--os-compute-api-version', '2.79', 'flavor', 'list'], demo)));
   });

@@ -131,8 +131,10 @@ describe('stacklet explain against the real data plane', { timeout: 900_000 }, (
 
     fip = (await cloud.osJson<{ floating_ip_address: string }>(['floating', 'ip', 'create', 'public'], demo)).floating_ip_address;
     await cloud.os(['server', 'add', 'floating', 'ip', 'vm', fip], demo);
-    // The guest's SSH server runs once it prints this: from here a failed connect is the group's doing, not a slow boot.
+    // The guest's SSH server runs once it prints this, and the router carries the address once Neutron says ACTIVE:
+    // from here a failed connect is the group's doing, not a slow boot or a floating IP not yet wired.
     await until('the guest ready on its console', async () => (/Stacklet tiny guest ready/.test(await cloud.os(['console', 'log', 'show', 'vm'], demo)) ? true : undefined), 300_000);
+    await until('the floating IP ACTIVE', async () => ((await cloud.osJson<{ status: string }>(['floating', 'ip', 'show', fip], demo)).status === 'ACTIVE' ? true : undefined), 120_000);
 
     const closed = await explain('vm', '--protocol', 'tcp', '--port', '22');
     assert.equal(closed.code, 1, closed.stdout + closed.stderr);

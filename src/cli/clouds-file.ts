@@ -11,6 +11,7 @@ export interface CloudCredentials {
   regionName: string | undefined;
 }
 
+/** A clouds.yaml that is missing, not readable as the YAML subset it is written in, or without the cloud asked for. */
 export class CloudsFileError extends Error {
   override name = 'CloudsFileError';
 }

@@ -14,13 +14,15 @@ import { run, TestMachine, tryRun, writeDhcpScript } from './host-network-machin
 
 /**
  * More of the Linux driver on the real kernel, in its own sandbox (prefix
- * slh): two networks with the same addresses, port security off, metadata
+ * slx, not host-network.test.ts's slh: the files may run at once, and a
+ * driver removes namespaces of its prefix it does not own): two networks
+ * with the same addresses, port security off, metadata
  * through the DHCP namespace, real taps, dnsmasq reloads and restarts,
  * rogue DHCP servers, every kind of rule, and removing leaked things.
  */
 
-const PREFIX = 'slh';
-const SANDBOX = `slh-sbx2-${process.pid}`;
+const PREFIX = 'slx';
+const SANDBOX = `slx-sbx2-${process.pid}`;
 const NET_A = randomUUID();
 const NET_B = randomUUID();
 const SG = randomUUID();
@@ -51,7 +53,7 @@ describe('host network: more of the Linux driver', { timeout: 300_000 }, () => {
 
   async function machine(networkId: string, n: number, ip: string, extra: Partial<PortSpec> = {}): Promise<Machine> {
     const portId = randomUUID();
-    const ns = `slh-x${n}-${process.pid}`;
+    const ns = `slx-x${n}-${process.pid}`;
     const m = await TestMachine.create(ns, SANDBOX, driver.names.tap(portId), mac(n));
     const spec: PortSpec = { portId, networkId, mac: mac(n), fixedIps: [ip], portSecurity: true, securityGroupIds: [SG], allowedAddressPairs: [], mtu: 1500, plug: 'external', ...extra };
     await driver.ensurePort(spec);
@@ -81,7 +83,7 @@ describe('host network: more of the Linux driver', { timeout: 300_000 }, () => {
   const dnsmasqPid = async (networkId: string): Promise<number> => Number((await readFile(join(dir, 'state', 'dhcp', networkId, 'dnsmasq.pid'), 'utf8')).trim());
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'slh-net2-'));
+    dir = await mkdtemp(join(tmpdir(), 'slx-net2-'));
     script = await writeDhcpScript(dir);
     const socketPath = join(dir, 'metadata.sock');
     metadataServer = createServer((req, res) => {

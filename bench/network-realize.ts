@@ -129,7 +129,7 @@ async function clean(t: Topology): Promise<boolean> {
   return !ns.includes(names.routerNetns(t.router)) && !ns.includes(names.dhcpNetns(t.priv)) && !links.includes(names.bridge(t.priv)) && !links.includes(names.bridge(t.pub));
 }
 
-async function sample(url: string, admin: string, demo: string, demoProject: string, dataDir: string): Promise<{ fromLast: number; fromFirst: number; api: number; polls: number[]; t: Topology }> {
+async function sample(url: string, admin: string, demo: string, demoProject: string, dataDir: string): Promise<{ fromLast: number; metadata: number; fromFirst: number; api: number; polls: number[]; t: Topology }> {
   const t0 = performance.now();
   const pub = (await call(url, admin, 'POST', '/networks', { network: { name: 'public', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'public' } })).network?.id ?? '';
   await call(url, admin, 'POST', '/subnets', {
@@ -153,17 +153,21 @@ async function sample(url: string, admin: string, demo: string, demoProject: str
   const gwIp = r.router.external_gateway_info.external_fixed_ips[0]?.ip_address ?? '';
   const t: Topology = { pub, priv, router, rules, group };
   const polls: number[] = [];
-  for (;;) {
-    const p0 = performance.now();
-    const done = await realized(t, dataDir, gwIp);
-    polls.push(performance.now() - p0);
-    if (done) break;
-    if (performance.now() - tLast > 30_000) throw new Error('the topology was not realized within 30 s');
-    // A pause between looks, so the poll does not take the CPU the daemon needs.
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const tDone = performance.now();
-  return { fromLast: tDone - tLast, fromFirst: tDone - t0, api: tLast - t0, polls, t };
+  const poll = async (what: string, check: () => Promise<boolean>): Promise<number> => {
+    for (;;) {
+      const p0 = performance.now();
+      const done = await check();
+      polls.push(performance.now() - p0);
+      if (done) return performance.now();
+      if (performance.now() - tLast > 30_000) throw new Error(`${what} not there within 30 s`);
+      // A pause between looks, so the poll does not take the CPU the daemon needs.
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const tDone = await poll('the topology', () => realized(t, dataDir, gwIp));
+  // The metadata listener: a short-lived helper hands over a socket opened in the router's namespace.
+  const tMeta = await poll('the metadata listener', async () => ((await out(['ss', '-Hltn'], names.routerNetns(t.router))) ?? '').includes('169.254.169.254:80'));
+  return { fromLast: tDone - tLast, metadata: tMeta - tLast, fromFirst: tDone - t0, api: tLast - t0, polls, t };
 }
 
 async function teardown(url: string, admin: string, demo: string, t: Topology): Promise<void> {
@@ -209,6 +213,7 @@ try {
   const demo = await token(daemon.url, 'demo', secrets.demoPassword);
   console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${SAMPLES} samples, sandbox ${SANDBOX}`);
   const fromLast: number[] = [];
+  const metadata: number[] = [];
   const fromFirst: number[] = [];
   const api: number[] = [];
   const polls: number[] = [];
@@ -218,10 +223,11 @@ try {
     const logFrom = logText().length;
     const s = await sample(daemon.url, admin.token, demo.token, demo.projectId, dataDir);
     fromLast.push(s.fromLast);
+    metadata.push(s.metadata);
     fromFirst.push(s.fromFirst);
     api.push(s.api);
     polls.push(...s.polls);
-    console.log(`  sample ${i + 1}: realized ${f0(s.fromLast)} ms after the last API call (${f0(s.fromFirst)} ms after the first; the 10 calls took ${f0(s.api)} ms; ${s.polls.length} polls)`);
+    console.log(`  sample ${i + 1}: realized ${f0(s.fromLast)} ms after the last API call, metadata listener ${f0(s.metadata)} ms (${f0(s.fromFirst)} ms after the first; the 10 calls took ${f0(s.api)} ms; ${s.polls.length} polls)`);
     const retries = logText()
       .slice(logFrom)
       .split('\n')
@@ -233,6 +239,7 @@ try {
     await teardown(daemon.url, admin.token, demo.token, s.t);
   }
   console.log(`seed topology realized on the host from the last API call: min ${f0(Math.min(...fromLast))} ms  p50 ${f0(pct(fromLast, 50))} ms  max ${f0(Math.max(...fromLast))} ms   target <= 300 ms`);
+  console.log(`  with the router's metadata listener too: min ${f0(Math.min(...metadata))} ms  p50 ${f0(pct(metadata, 50))} ms  max ${f0(Math.max(...metadata))} ms`);
   console.log(`  from the first API call: p50 ${f0(pct(fromFirst, 50))} ms; the API calls alone: p50 ${f0(pct(api, 50))} ms`);
   console.log(`  one poll of the host (6 reads in parallel, then 20 ms pause; the figure's resolution is poll + pause): p50 ${f0(pct(polls, 50))} ms`);
 } finally {

@@ -19,6 +19,9 @@ import { networkStoreOf } from '../src/store/network/store.js';
  *
  *   node dist/bench/network-reconcile.js      (BENCH_PORTS=500 BENCH_SAMPLES=30)
  *
+ * The host's share (ip, nft, dnsmasq) is bench/network-realize.ts: the
+ * seed topology through a daemon in a sandbox, measured on the host.
+ *
  * - the start-up full pass over one network with N bound ports in the default group
  * - a second full pass (nothing changes)
  * - one more bound port, from the create's commit to every controller idle: the

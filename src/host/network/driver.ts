@@ -179,7 +179,12 @@ export interface NetworkDriver {
   ensureHost(): Promise<EnsureResult>;
   ensureNetwork(spec: NetworkSpec): Promise<EnsureResult & { binding: NetworkBinding }>;
   removeNetwork(networkId: string): Promise<EnsureResult>;
-  ensurePort(spec: PortSpec): Promise<EnsureResult & { binding: PortBinding }>;
+  /**
+   * `waiting` is true when the port is plugged 'external' and its device
+   * does not exist yet: the filtering is in place, and the caller looks
+   * again soon to put the device on the bridge once it appears.
+   */
+  ensurePort(spec: PortSpec): Promise<EnsureResult & { binding: PortBinding; waiting?: boolean }>;
   /** Removes the port's tap and filtering; also a leaked host-side leg with the port's key (inventory().legs). */
   removePort(portId: string): Promise<EnsureResult>;
   ensureSecurityGroup(spec: SecurityGroupSpec): Promise<EnsureResult>;

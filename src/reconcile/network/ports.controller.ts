@@ -5,6 +5,9 @@ import type { Controller } from '../controller.js';
 import type { NetworkControllerDeps } from './deps.js';
 import { isServicePort, plugOf, unownedKeys } from './specs.js';
 
+/** How often a port whose device is made by someone else is looked at until the device exists. */
+const DEVICE_POLL_MS = 1_000;
+
 /** The host's view of an instance-like port; null when the port is not plugged (unbound or a service port). */
 export function portSpecOf(d: PortDetail, network: NetworkRow): PortSpec | null {
   const plug = plugOf(d.port);
@@ -44,7 +47,7 @@ export class PortsController implements Controller {
     return [id];
   }
 
-  async reconcile(id: string): Promise<void> {
+  async reconcile(id: string): Promise<{ requeueAfterMs: number } | void> {
     const { topology, driver } = this.deps;
     const d = await topology.port(id);
     if (!d) {
@@ -60,9 +63,11 @@ export class PortsController implements Controller {
       if (d.port.status !== 'DOWN') await topology.setPortStatus(id, 'DOWN');
       return;
     }
-    await driver.ensurePort(spec);
+    const r = await driver.ensurePort(spec);
     const status = d.port.admin_state_up === 1 ? 'ACTIVE' : 'DOWN';
     if (d.port.status !== status) await topology.setPortStatus(id, status);
+    // A device someone else makes (a test machine's veth) may appear at any time: look again soon rather than at the next resync.
+    if (r.waiting) return { requeueAfterMs: DEVICE_POLL_MS };
   }
 
   /** Taps and port filtering whose port no longer exists or is no longer plugged. */

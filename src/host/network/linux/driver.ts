@@ -113,16 +113,18 @@ export class LinuxNetworkDriver implements NetworkDriver {
     return { changed: a || b };
   }
 
-  async ensurePort(spec: PortSpec): Promise<EnsureResult & { binding: PortBinding }> {
+  async ensurePort(spec: PortSpec): Promise<EnsureResult & { binding: PortBinding; waiting?: boolean }> {
     const tap = this.names.tap(spec.portId);
     const bridge = this.names.bridge(spec.networkId);
     const binding: PortBinding = { tap, bridge, mac: normMac(spec.mac), mtu: spec.mtu, netns: this.hostNetns };
     let changed = false;
+    let waiting = false;
     if (spec.plug === 'tap') {
       changed = await this.host.ensureTap(tap, spec.mtu, bridge);
     } else {
       const cur = await this.host.link(tap);
       if (cur) changed = await this.host.ensureUp(cur, spec.mtu, bridge);
+      else waiting = true;
     }
     const key = this.names.key(spec.portId);
     if (spec.portSecurity) {
@@ -132,7 +134,7 @@ export class LinuxNetworkDriver implements NetworkDriver {
     } else if (await this.sg.removePort(key, tap)) {
       changed = true;
     }
-    return { changed, binding };
+    return { changed, binding, ...(waiting ? { waiting } : {}) };
   }
 
   /** Removes the port's tap and filtering, and a host-side leg with its key (a router or DHCP port's, left without its namespace). */

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 
 /** The credentials of one cloud of a clouds.yaml, as `openstack --os-cloud` reads them. */
 export interface CloudCredentials {
@@ -11,76 +12,41 @@ export interface CloudCredentials {
   regionName: string | undefined;
 }
 
-/** A clouds.yaml that is missing, not readable as the YAML subset it is written in, or without the cloud asked for. */
+/** A clouds.yaml that is missing, not valid YAML, or without the cloud asked for. */
 export class CloudsFileError extends Error {
   override name = 'CloudsFileError';
 }
 
-type Node = string | { [key: string]: Node };
+type Mapping = Record<string, unknown>;
 
-function scalar(raw: string, line: number): string {
-  const v = raw.trim();
-  if (v.startsWith('"')) {
-    try {
-      return JSON.parse(v) as string;
-    } catch {
-      throw new CloudsFileError(`line ${line}: a double-quoted value that does not end where it should`);
-    }
+const isMapping = (o: unknown): o is Mapping => typeof o === 'object' && o !== null && !Array.isArray(o);
+
+/** Parses a clouds.yaml (any YAML: users edit these files), refusing what is not a mapping at the top. */
+export function parseCloudsYaml(text: string): Mapping {
+  let doc: unknown;
+  try {
+    // Merge keys as PyYAML (and so the openstack CLI) reads them.
+    doc = parse(text, { prettyErrors: true, merge: true });
+  } catch (err) {
+    throw new CloudsFileError(`not valid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`);
   }
-  if (v.startsWith("'")) {
-    if (!v.endsWith("'") || v.length < 2) throw new CloudsFileError(`line ${line}: a single-quoted value that does not end`);
-    return v.slice(1, -1).replaceAll("''", "'");
-  }
-  const hash = v.search(/\s#/);
-  return (hash >= 0 ? v.slice(0, hash) : v).trim();
+  if (doc === null || doc === undefined) return {};
+  if (!isMapping(doc)) throw new CloudsFileError('expected a mapping with a "clouds:" key at the top');
+  return doc;
 }
 
-/**
- * Reads the YAML that clouds.yaml files are written in: nested mappings by
- * indentation with scalar values (plain, 'single' or "double" quoted),
- * comments and blank lines. Lists and flow style are not part of it: a
- * file that uses them is refused with its line, never half-read.
- */
-export function parseCloudsYaml(text: string): Record<string, Node> {
-  const root: Record<string, Node> = {};
-  const stack: { indent: number; map: Record<string, Node> }[] = [{ indent: -1, map: root }];
-  const lines = text.split(/\r?\n/);
-  for (const [i, raw] of lines.entries()) {
-    const n = i + 1;
-    if (/^\s*(#.*)?$/.test(raw)) continue;
-    if (raw.includes('\t')) throw new CloudsFileError(`line ${n}: tabs are not YAML indentation`);
-    const indent = raw.length - raw.trimStart().length;
-    const m = /^([A-Za-z0-9_.-]+|"[^"]*"|'[^']*'):(?:\s+(.*))?$/.exec(raw.trim());
-    if (!m) throw new CloudsFileError(`line ${n}: expected "key: value" (lists and flow style are not read here)`);
-    const key = scalar(m[1] ?? '', n);
-    while ((stack[stack.length - 1]?.indent ?? -1) >= indent) stack.pop();
-    const parent = stack[stack.length - 1];
-    if (!parent) throw new CloudsFileError(`line ${n}: bad indentation`);
-    const value = m[2] === undefined ? '' : m[2].trim();
-    if (value === '' || value.startsWith('#')) {
-      const child: Record<string, Node> = {};
-      parent.map[key] = child;
-      stack.push({ indent, map: child });
-    } else {
-      if (value.startsWith('[') || value.startsWith('{') || value.startsWith('- ')) throw new CloudsFileError(`line ${n}: flow style is not read here`);
-      parent.map[key] = scalar(value, n);
-    }
-  }
-  return root;
-}
-
-const str = (o: Node | undefined): string | undefined => (typeof o === 'string' && o !== '' ? o : undefined);
+const str = (o: unknown): string | undefined => (typeof o === 'string' && o !== '' ? o : typeof o === 'number' ? String(o) : undefined);
 
 /** The named cloud's password credentials from a clouds.yaml file. */
 export function readCloudCredentials(file: string, cloud: string): CloudCredentials {
   if (!existsSync(file)) throw new CloudsFileError(`no clouds.yaml at ${file}: start the cloud with \`stacklet up\`, or write it with \`stacklet clouds-yaml\``);
   const doc = parseCloudsYaml(readFileSync(file, 'utf8'));
   const clouds = doc['clouds'];
-  if (typeof clouds !== 'object') throw new CloudsFileError(`${file} has no "clouds:" section`);
+  if (!isMapping(clouds)) throw new CloudsFileError(`${file} has no "clouds:" section`);
   const c = clouds[cloud];
-  if (typeof c !== 'object') throw new CloudsFileError(`${file} has no cloud "${cloud}" (it has: ${Object.keys(clouds).join(', ') || 'none'})`);
+  if (!isMapping(c)) throw new CloudsFileError(`${file} has no cloud "${cloud}" (it has: ${Object.keys(clouds).join(', ') || 'none'})`);
   const auth = c['auth'];
-  if (typeof auth !== 'object') throw new CloudsFileError(`cloud "${cloud}" in ${file} has no auth section`);
+  if (!isMapping(auth)) throw new CloudsFileError(`cloud "${cloud}" in ${file} has no auth section`);
   const need = (k: string): string => {
     const v = str(auth[k]);
     if (v === undefined) throw new CloudsFileError(`cloud "${cloud}" in ${file} has no auth.${k}`);

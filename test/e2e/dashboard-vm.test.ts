@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { REPO_ROOT, TestCloud } from '../helpers/cloud.js';
-import { pingFrom, run, tcpHello } from '../integration/host-network-machines.js';
+import { sh, tearDownSandboxCloud, TINY_CACHE, until } from '../helpers/sandbox.js';
+import { pingFrom, tcpHello } from '../integration/host-network-machines.js';
 import { ARTIFACTS, launchBrowser, logIn, openPage, type Browser } from './dashboard-browser.js';
 
 /**
@@ -24,7 +24,6 @@ import { ARTIFACTS, launchBrowser, logIn, openPage, type Browser } from './dashb
 
 const PREFIX = 'slbd';
 const SANDBOX = `slbd-sbx-${process.pid}`;
-const TINY_CACHE = process.env['STACKLET_TINY_CACHE'] ?? '/var/cache/stacklet-test/tiny';
 const SHOTS = join(ARTIFACTS, '..', 'dashboard-vm');
 const DIST = join(REPO_ROOT, 'dashboard', 'dist', 'index.html');
 
@@ -38,41 +37,6 @@ interface Canvas {
   toDataURL(type: string): string;
 }
 declare const document: { querySelector(selector: string): Canvas | null };
-
-function sh(argv: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(argv[0] ?? 'false', argv.slice(1), { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-function killByPidFiles(dir: string, file: string): void {
-  if (!existsSync(dir)) return;
-  for (const d of readdirSync(dir)) {
-    const p = join(dir, d, file);
-    if (!existsSync(p)) continue;
-    const pid = Number(readFileSync(p, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -124,17 +88,7 @@ describe('the dashboard with a real VM', { timeout: 900_000 }, () => {
 
   after(async () => {
     await browser?.close();
-    await cloud?.down();
-    if (cloud) {
-      killByPidFiles(join(cloud.dataDir, 'instances'), 'qemu.pid');
-      killByPidFiles(join(cloud.dataDir, 'network', 'dhcp'), 'dnsmasq.pid');
-    }
-    const listed = await run.run(['ip', 'netns', 'list']);
-    for (const line of listed.stdout.split('\n')) {
-      const ns = line.split(' ')[0] ?? '';
-      if (ns.startsWith(`${PREFIX}-`)) await run.run(['ip', 'netns', 'del', ns]).catch(() => undefined);
-    }
-    await cloud?.stop();
+    await tearDownSandboxCloud(cloud, PREFIX);
     rmSync(work, { recursive: true, force: true });
   });
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MAIN, TestCloud } from '../helpers/cloud.js';
-import { pingFrom, run, tcpHello } from '../integration/host-network-machines.js';
+import { sh, tearDownSandboxCloud, TINY_CACHE, until } from '../helpers/sandbox.js';
+import { pingFrom, tcpHello } from '../integration/host-network-machines.js';
 
 /**
  * `stacklet explain` against what the data plane really does: a tiny guest
@@ -19,48 +19,6 @@ import { pingFrom, run, tcpHello } from '../integration/host-network-machines.js
 
 const PREFIX = 'slb';
 const SANDBOX = `slb-sbx-${process.pid}`;
-const TINY_CACHE = process.env['STACKLET_TINY_CACHE'] ?? '/var/cache/stacklet-test/tiny';
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function sh(argv: string[], timeoutMs = 60_000): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(argv[0] ?? 'false', argv.slice(1), { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-function killByPidFiles(dir: string, file: string): void {
-  if (!existsSync(dir)) return;
-  for (const d of readdirSync(dir)) {
-    const p = join(dir, d, file);
-    if (!existsSync(p)) continue;
-    const pid = Number(readFileSync(p, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
 
 /** True when several attempts over a few seconds all fail: a closed port must stay closed, not just be slow once. */
 async function staysUnanswered(probe: () => Promise<boolean>, attempts = 3): Promise<boolean> {
@@ -92,17 +50,7 @@ describe('stacklet explain against the real data plane', { timeout: 900_000 }, (
   });
 
   after(async () => {
-    await cloud?.down();
-    if (cloud) {
-      killByPidFiles(join(cloud.dataDir, 'instances'), 'qemu.pid');
-      killByPidFiles(join(cloud.dataDir, 'network', 'dhcp'), 'dnsmasq.pid');
-    }
-    const listed = await run.run(['ip', 'netns', 'list']);
-    for (const line of listed.stdout.split('\n')) {
-      const ns = line.split(' ')[0] ?? '';
-      if (ns.startsWith(`${PREFIX}-`)) await run.run(['ip', 'netns', 'del', ns]).catch(() => undefined);
-    }
-    await cloud?.stop();
+    await tearDownSandboxCloud(cloud, PREFIX);
     rmSync(work, { recursive: true, force: true });
   });
 

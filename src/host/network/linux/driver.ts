@@ -222,6 +222,7 @@ export class LinuxNetworkDriver implements NetworkDriver {
 
   async refresh(): Promise<void> {
     this.sg.invalidate();
+    this.netns.forget();
   }
 
   async close(): Promise<void> {

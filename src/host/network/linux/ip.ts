@@ -166,8 +166,7 @@ export class IpNs {
    */
   async ensureVeth(o: { name: string; peer: string; peerNetns: string; mtu: number; bridge: string | null; peerMac?: string }): Promise<boolean> {
     const peerIp = new IpNs(this.exec, o.peerNetns);
-    let cur = await this.link(o.name);
-    let peer = await peerIp.link(o.peer);
+    let [cur, peer] = await Promise.all([this.link(o.name), peerIp.link(o.peer)]);
     const paired = cur !== null && peer !== null && cur.linkinfo?.info_kind === 'veth' && peer.linkinfo?.info_kind === 'veth' && cur.link_netnsid !== undefined;
     let changed = false;
     if (!paired) {
@@ -177,8 +176,7 @@ export class IpNs {
       if (o.peerMac) add.push('address', o.peerMac);
       add.push('netns', o.peerNetns);
       await this.do(add);
-      cur = await this.link(o.name);
-      peer = await peerIp.link(o.peer);
+      [cur, peer] = await Promise.all([this.link(o.name), peerIp.link(o.peer)]);
       if (!cur || !peer) throw new Error(`veth ${o.name}/${o.peer} vanished right after it was made`);
       changed = true;
     }

@@ -13,7 +13,22 @@ const SYSCTL = '/usr/sbin/sysctl';
 export const NETNS_DIR = '/run/netns';
 
 export class Netns {
+  /**
+   * What was verified in which namespace (name → identity, and sysctls per
+   * name and identity): a namespace made again has a new identity, so a
+   * wipe is always seen; drift inside a namespace we keep (loopback down,
+   * a sysctl changed) is seen after forget(), which the periodic resync calls.
+   */
+  private readonly verified = new Map<string, string>();
+  private readonly sysctlsVerified = new Map<string, string>();
+
   constructor(private readonly exec: HostExec) {}
+
+  /** Forgets what was verified, so the next ensures read the namespaces again. */
+  forget(): void {
+    this.verified.clear();
+    this.sysctlsVerified.clear();
+  }
 
   /** Names of every named namespace on the machine. */
   async list(): Promise<string[]> {
@@ -46,8 +61,10 @@ export class Netns {
   /** Makes the namespace with loopback up; true when it had to. */
   async ensure(name: string): Promise<boolean> {
     assertNetnsName(name);
+    const known = await this.identity(name);
+    if (known !== null && this.verified.get(name) === known) return false;
     let changed = false;
-    if (!(await this.exists(name))) {
+    if (known === null) {
       try {
         await this.exec.run([IP, 'netns', 'add', name]);
         changed = true;
@@ -61,12 +78,16 @@ export class Netns {
       await this.exec.run([IP, '-n', name, 'link', 'set', 'dev', 'lo', 'up']);
       changed = true;
     }
+    const id = await this.identity(name);
+    if (id !== null) this.verified.set(name, id);
     return changed;
   }
 
   /** Deletes the namespace (and with it every link inside); true when it was there. */
   async remove(name: string): Promise<boolean> {
     assertNetnsName(name);
+    this.verified.delete(name);
+    this.sysctlsVerified.delete(name);
     if (!(await this.exists(name))) return false;
     try {
       await this.exec.run([IP, 'netns', 'del', name]);
@@ -94,11 +115,14 @@ export class Netns {
       if (!/^[a-z0-9_.-]+$/.test(k)) throw new Error(`invalid sysctl key "${k}"`);
     }
     if (keys.length === 0) return false;
+    const wanted = JSON.stringify(Object.entries(want).sort());
+    const memo = netns === null ? null : `${netns} ${(await this.identity(netns)) ?? ''} ${wanted}`;
+    if (memo !== null && netns !== null && this.sysctlsVerified.get(netns) === memo) return false;
     const { stdout } = await this.exec.run([SYSCTL, '-n', ...keys], { netns, readOnly: true });
     const have = stdout.split('\n');
     const set = keys.filter((k, i) => (have[i] ?? '').trim() !== want[k]).map((k) => `${k}=${want[k] ?? ''}`);
-    if (set.length === 0) return false;
-    await this.exec.run([SYSCTL, '-q', '-w', ...set], { netns });
-    return true;
+    if (set.length > 0) await this.exec.run([SYSCTL, '-q', '-w', ...set], { netns });
+    if (memo !== null && netns !== null) this.sysctlsVerified.set(netns, memo);
+    return set.length > 0;
   }
 }

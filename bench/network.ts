@@ -251,7 +251,8 @@ async function inProcess(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'stacklet-bench-net-inject-'));
   // More ports than the default quota allows.
   process.env['STACKLET_QUOTA_PORT'] = '-1';
-  const cloud = await startCloud(loadConfig({ dataDir: dir, listenHost: '127.0.0.1', listenPort: await freePort(), logLevel: 'warn' }), {
+  // API only: the data plane would build bridges and namespaces in the machine's own namespace (no sandbox here), and the seed would build an image.
+  const cloud = await startCloud(loadConfig({ dataDir: dir, listenHost: '127.0.0.1', listenPort: await freePort(), logLevel: 'warn', dataPlane: false, seed: false }), {
     logger: pino({ level: 'warn' }),
   });
   try {

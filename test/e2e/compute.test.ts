@@ -15,7 +15,6 @@ type Row = Record<string, unknown>;
 
 describe('compute with the openstack CLI', () => {
   let c: TestCloud;
-  let imageId = '';
   let netId = '';
   const demo = { cloud: 'stacklet' };
   const admin = { cloud: 'stacklet-admin' };
@@ -24,7 +23,7 @@ describe('compute with the openstack CLI', () => {
     c = await TestCloud.start();
     const img = join(c.dataDir, 'img.raw');
     writeFileSync(img, Buffer.alloc(2 * 1024 * 1024));
-    imageId = (await c.osJson<Row>(['image', 'create', '--disk-format', 'raw', '--container-format', 'bare', '--public', '--file', img, 'tiny'], admin))['id'] as string;
+    await c.os(['image', 'create', '--disk-format', 'raw', '--container-format', 'bare', '--public', '--file', img, 'tiny'], admin);
     netId = (await c.osJson<Row>(['network', 'create', 'private'], demo))['id'] as string;
     await c.osJson(['subnet', 'create', '--network', 'private', '--subnet-range', '10.0.0.0/24', 'private-subnet'], demo);
   });

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HostNames } from '../../src/host/network/names.js';
 import { TestCloud } from '../helpers/cloud.js';
+import { killByPidFiles } from '../helpers/sandbox.js';
 import { pingFrom, run, startGreeter, tcpHello, TestMachine, tryRun, writeDhcpScript, type Lease } from '../integration/host-network-machines.js';
 
 /**
@@ -99,22 +100,6 @@ function passesSince(logFile: string, from: number): PassLine[] {
 
 function logSize(logFile: string): number {
   return existsSync(logFile) ? readFileSync(logFile).length : 0;
-}
-
-function killByPidFiles(dir: string, file: string): void {
-  if (!existsSync(dir)) return;
-  for (const d of readdirSync(dir)) {
-    const p = join(dir, d, file);
-    if (!existsSync(p)) continue;
-    const pid = Number(readFileSync(p, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
 }
 
 describe('network data plane: isolation, spoofing, drift, reboot and restart through the daemon (sandbox)', { timeout: 1_200_000 }, () => {

@@ -24,7 +24,6 @@ export function explain(world: ExplainWorld, probe: Probe): Explanation {
     return { reachable: false, steps, blocker: { message, fix } };
   };
   const name = (x: { id: string; name: string }) => (x.name ? x.name : x.id);
-  const subnetOf = (id: string) => world.subnets.find((s) => s.id === id);
   const networkOf = (id: string) => world.networks.find((n) => n.id === id);
   const groupOf = (id: string) => world.securityGroups.find((g) => g.id === id);
   const externals = world.networks.filter((n) => n.external);

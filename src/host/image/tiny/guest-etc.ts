@@ -19,7 +19,8 @@ export const ETC_FILES: Readonly<Record<string, { mode: number; text: string }>>
   '/etc/hosts': { mode: 0o644, text: '127.0.0.1 localhost\n' },
   '/etc/profile': {
     mode: 0o644,
-    text: 'export PATH=/usr/sbin:/usr/bin:/sbin:/bin\nPS1=\'\\u@\\h:\\w\\$ \'\n',
+    // busybox sh runs its own applets in-process, which bypasses the setuid /bin/ping: the alias makes `ping` exec it.
+    text: 'export PATH=/usr/sbin:/usr/bin:/sbin:/bin\nPS1=\'\\u@\\h:\\w\\$ \'\nalias ping=/bin/ping\n',
   },
   '/etc/issue': { mode: 0o644, text: 'Stacklet tiny guest \\n (\\l); login: cirros (SSH key only)\n\n' },
   // busybox init takes over from /init: a login prompt on the serial console, clean shutdown.

@@ -156,6 +156,22 @@ mark "host key generated"
 dropbear -s -r /etc/dropbear/dropbear_ed25519_host_key -p 22 -P /run/dropbear.pid
 mark "dropbear started"
 
+# The ACPI power button (a stop from the cloud) is an input device with
+# button+evdev; the guest has no acpid, so one read per button stands in:
+# any event on it is a press. Off the path to SSH, in the background.
+(
+  # The kernel drops the setuid bit when it writes the initramfs file's data: set it again (see initramfs.ts).
+  chmod 4755 /bin/ping
+  load_group power
+  cd /sys/class/input || exit 0
+  for e in event*; do
+    name=
+    { read -r name < "$e/device/name"; } 2>/dev/null
+    [ "$name" = "Power Button" ] && { dd if="/dev/input/$e" of=/dev/null bs=24 count=1 2>/dev/null && poweroff; } &
+  done
+) &
+mark "power button armed"
+
 IP=none
 [ -f /run/stacklet/dhcp.eth0 ] && read -r IP < /run/stacklet/dhcp.eth0
 FP=

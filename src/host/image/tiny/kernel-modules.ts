@@ -25,6 +25,8 @@ export const MODULE_GROUPS = {
   scsi: ['virtio_scsi', 'sr_mod', 'sd_mod'],
   /** Only when a config drive is found: ISO9660 or vfat, with the codepages vfat asks for. */
   configdrive: ['isofs', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_utf8', 'nls_iso8859_1'],
+  /** After SSH is up: the ACPI power button as an input device, so a stop is a clean poweroff, not a timeout. */
+  power: ['button', 'evdev'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ModuleGroup = keyof typeof MODULE_GROUPS;

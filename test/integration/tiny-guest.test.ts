@@ -119,6 +119,8 @@ test('disk image (q35, SeaBIOS, SYSLINUX): classless static routes to the metada
       assert.match(routes, /default via 10\.77\.0\.1/);
       const keys = await sb121.ssh(slot, 'cat .ssh/authorized_keys');
       assert.equal(keys.trim().split('\n').length, 2, 'both public keys are installed');
+      // A login prompt on the first virtual terminal too: what a VNC console shows.
+      assert.match(await sb121.ssh(slot, 'ps'), /getty 38400 tty1/);
     } finally {
       await vm.stop();
     }

@@ -17,7 +17,7 @@ import type { BuildTinyGuestOptions, TinyGuest } from './types.js';
  * Bump when the build itself changes in a way the hashed inputs do not
  * show (layout, disk format, cpio writer...), so caches rebuild.
  */
-export const TINY_GUEST_BUILDER_VERSION = 6;
+export const TINY_GUEST_BUILDER_VERSION = 7;
 
 const MANIFEST = 'manifest.json';
 const BUILD_PREFIX = 'build-';

@@ -23,11 +23,13 @@ export const ETC_FILES: Readonly<Record<string, { mode: number; text: string }>>
     text: 'export PATH=/usr/sbin:/usr/bin:/sbin:/bin\nPS1=\'\\u@\\h:\\w\\$ \'\nalias ping=/bin/ping\n',
   },
   '/etc/issue': { mode: 0o644, text: 'Stacklet tiny guest \\n (\\l); login: cirros (SSH key only)\n\n' },
-  // busybox init takes over from /init: a login prompt on the serial console, clean shutdown.
+  // busybox init takes over from /init: a login prompt on the serial console
+  // and on the first virtual terminal (what a VNC console shows), clean shutdown.
   '/etc/inittab': {
     mode: 0o644,
     text: [
       'ttyS0::respawn:/sbin/getty -L 115200 ttyS0 vt100',
+      'tty1::respawn:/sbin/getty 38400 tty1 linux',
       '::ctrlaltdel:/sbin/reboot',
       '::shutdown:/bin/umount -a -r',
       '',

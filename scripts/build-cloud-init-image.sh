@@ -35,12 +35,32 @@ done
 
 mkdir -p "$CACHE"
 WORK=$(mktemp -d "$CACHE/build.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+cleanup() {
+  umount "$ROOT/proc" "$ROOT/sys" 2>/dev/null || true
+  # Never into a proc or sysfs that failed to unmount.
+  rm -rf --one-file-system "$WORK"
+}
+trap cleanup EXIT
 ROOT=$WORK/root
 
-debootstrap --variant=minbase \
-  --include=linux-image-cloud-amd64,initramfs-tools,systemd-sysv,udev,cloud-init,openssh-server,sudo,ifupdown,isc-dhcp-client,iproute2,netbase,ca-certificates \
-  "$SUITE" "$ROOT" "$MIRROR" >&2
+# debootstrap configures --include'd packages in one pass, which breaks on
+# python3 modules (cloud-init's), so it makes only the base and apt inside
+# the chroot installs the rest, in dependency order.
+if ! debootstrap --variant=minbase "$SUITE" "$ROOT" "$MIRROR" >&2; then
+  tail -n 40 "$ROOT/debootstrap/debootstrap.log" >&2 || true
+  exit 1
+fi
+mount -t proc proc "$ROOT/proc"
+mount -t sysfs sysfs "$ROOT/sys"
+# No daemon starts inside the build root.
+printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
+chmod +x "$ROOT/usr/sbin/policy-rc.d"
+printf 'path-exclude /usr/share/doc/*\npath-exclude /usr/share/man/*\npath-exclude /usr/share/locale/*\npath-include /usr/share/locale/locale.alias\n' >"$ROOT/etc/dpkg/dpkg.cfg.d/01-nodoc"
+chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive apt-get -q -y --no-install-recommends install \
+  linux-image-cloud-amd64 initramfs-tools systemd-sysv udev cloud-init openssh-server sudo ifupdown isc-dhcp-client \
+  iproute2 netbase ca-certificates >&2
+rm -f "$ROOT/usr/sbin/policy-rc.d"
+umount "$ROOT/proc" "$ROOT/sys"
 
 cat >"$ROOT/etc/cloud/cloud.cfg.d/90-stacklet.cfg" <<'EOF'
 # Only the sources Stacklet serves, so boot never waits on others.

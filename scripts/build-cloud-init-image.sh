@@ -65,6 +65,8 @@ umount "$ROOT/proc" "$ROOT/sys"
 cat >"$ROOT/etc/cloud/cloud.cfg.d/90-stacklet.cfg" <<'EOF'
 # Only the sources Stacklet serves, so boot never waits on others.
 datasource_list: [ OpenStack, ConfigDrive ]
+# The image carries no locales (to stay small): cc_locale would fail on en_US.UTF-8.
+locale: false
 system_info:
   default_user:
     name: debian

@@ -42,7 +42,12 @@ async function main(): Promise<void> {
     });
     const cloud = c;
     const token = await cloud.token('demo');
-    const images = await cloud.api<{ images: { id: string; name: string }[] }>('GET', '/image/v2/images?name=cirros', { token });
+    // The seed adds cirros once the tiny guest is built (in the background at the first start).
+    let images = await cloud.api<{ images: { id: string; name: string; status: string }[] }>('GET', '/image/v2/images?name=cirros', { token });
+    for (let i = 0; i < 900 && images.body.images[0]?.status !== 'active'; i++) {
+      await sleep(1000);
+      images = await cloud.api('GET', '/image/v2/images?name=cirros', { token });
+    }
     const nets = await cloud.api<{ networks: { id: string }[] }>('GET', '/network/v2.0/networks?name=private', { token });
     const imageRef = images.body.images[0]?.id;
     const netId = nets.body.networks[0]?.id;

@@ -49,7 +49,7 @@ if [ ! -f dist/src/cli/main.js ] || [ -n "$(find src test bench -name '*.ts' -ne
   chmod +x dist/src/cli/main.js
 fi
 # What bin/stacklet runs: one file loads in half the time of the ES modules.
-if [ ! -f dist/bundle/main.js ] || [ dist/src/cli/main.js -nt dist/bundle/main.js ]; then
+if [ ! -f dist/bundle/main.js ] || [ -n "$(find dist/src -name '*.js' -newer dist/bundle/main.js | head -n 1)" ]; then
   say "bundling (esbuild)"
   node scripts/bundle.mjs
 fi

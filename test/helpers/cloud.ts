@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,10 +25,24 @@ export const REPO_ROOT = (() => {
 const MODULES_MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const BUNDLE_MAIN = join(REPO_ROOT, 'dist', 'bundle', 'main.js');
 
-/** The bundle bin/stacklet runs, when it was made from the current build (a bare `tsc` leaves it stale). */
-function currentBundle(): string | undefined {
+/** The newest modification time of the .js files under dir. */
+function newestJs(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestJs(p));
+    else if (e.name.endsWith('.js')) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The bundle bin/stacklet runs, when no file of the build is newer (a bare
+ * `tsc` leaves it stale, and being incremental it rewrites only what changed).
+ */
+export function currentBundle(): string | undefined {
   try {
-    return statSync(BUNDLE_MAIN).mtimeMs >= statSync(MODULES_MAIN).mtimeMs ? BUNDLE_MAIN : undefined;
+    return statSync(BUNDLE_MAIN).mtimeMs >= newestJs(dirname(dirname(MODULES_MAIN))) ? BUNDLE_MAIN : undefined;
   } catch {
     return undefined;
   }

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, REPO_ROOT, type CliResult } from '../helpers/cloud.js';
+import { currentBundle, freePort, REPO_ROOT, type CliResult } from '../helpers/cloud.js';
 
 /**
  * What `bin/stacklet` runs is the esbuild bundle (scripts/bundle.mjs), not
@@ -28,8 +28,7 @@ function run(cmd: string, args: string[], env: Record<string, string>, timeoutMs
 test('the bundle bin/stacklet runs is built, current, and serves a working cloud', { timeout: 300_000 }, async () => {
   assert.ok(existsSync(BUNDLE), 'dist/bundle/main.js is missing: scripts/setup.sh builds it (node scripts/bundle.mjs)');
   for (const helper of ['hash-worker.js', 'metadata-listen.js']) assert.ok(existsSync(join(REPO_ROOT, 'dist', 'bundle', helper)), `${helper} beside the bundle`);
-  const modules = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
-  assert.ok(statSync(BUNDLE).mtimeMs >= statSync(modules).mtimeMs, 'the bundle is older than the build it is made of: run scripts/setup.sh');
+  assert.equal(currentBundle(), BUNDLE, 'the bundle is older than the build it is made of: run scripts/setup.sh');
 
   const dir = mkdtempSync(join(tmpdir(), 'slbundle-'));
   const port = await freePort();

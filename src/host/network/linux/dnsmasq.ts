@@ -201,9 +201,32 @@ export async function stopPid(pid: number, graceMs = 2_000): Promise<void> {
 }
 
 /**
+ * The lease file without the leases whose MAC and address no longer pair
+ * in the hosts file (a deleted port's). dnsmasq keeps a leased address
+ * from anyone else until the lease expires, hosts file or not: the next
+ * port given that address would get no DHCP answer at all. Lines are
+ * `expiry mac ip name client-id`.
+ */
+export function withoutStaleLeases(leases: string, hosts: readonly DhcpHostSpec[]): { text: string; dropped: number } {
+  const pairs = new Set(hosts.map((h) => `${normMac(h.mac)} ${h.ip}`));
+  const kept: string[] = [];
+  let dropped = 0;
+  for (const line of leases.split('\n')) {
+    if (line.trim() === '') continue;
+    const [, mac, ip] = line.trim().split(/\s+/);
+    if (mac !== undefined && ip !== undefined && !ip.includes(':') && !pairs.has(`${normMac(mac)} ${ip}`)) dropped++;
+    else kept.push(line);
+  }
+  return { text: kept.length > 0 ? `${kept.join('\n')}\n` : '', dropped };
+}
+
+/**
  * Makes a dnsmasq with this input run in `netns`: writes the files,
  * SIGHUPs for hosts/options changes, restarts for config changes, starts
- * it when missing. Returns whether anything changed.
+ * it when missing. A deleted port's lease is dropped, which means a
+ * restart: dnsmasq reads its lease file only when it starts (Neutron
+ * sends a DHCPRELEASE for it instead, with a tool Debian ships apart).
+ * Returns whether anything changed.
  */
 export async function ensureDnsmasq(exec: HostExec, netns: string, netnsIdentity: string | null, o: DnsmasqInput, f: DnsmasqFiles): Promise<boolean> {
   await mkdir(f.dir, { recursive: true, mode: 0o755 });
@@ -219,6 +242,15 @@ export async function ensureDnsmasq(exec: HostExec, netns: string, netnsIdentity
   if (pid !== null && confChanged) {
     await stopPid(pid);
     pid = null;
+  }
+  if (pid === null || hostsChanged) {
+    const { text, dropped } = withoutStaleLeases((await readText(f.leases)) ?? '', o.hosts);
+    if (dropped > 0) {
+      // Stopped first: dnsmasq rewrites the whole file from memory on its next lease change.
+      if (pid !== null) await stopPid(pid);
+      pid = null;
+      await writeFile(f.leases, text);
+    }
   }
   if (pid === null) {
     await exec.run(['/usr/sbin/dnsmasq', `--conf-file=${f.conf}`], { netns, timeoutMs: 15_000 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { SecurityGroupRuleSpec } from '../driver.js';
 import { renderGroupChainRules, renderGroupRule, renderPortChainRules, protocolNumber, rewriteChain, hashLines } from './sg-render.js';
 import { renderRouterNat, replaceTable } from './router-nat.js';
-import { dnsLabel, dnsmasqFiles, renderDnsmasqConf, renderDnsmasqHosts, renderDnsmasqOpts, type DnsmasqInput } from './dnsmasq.js';
+import { dnsLabel, dnsmasqFiles, renderDnsmasqConf, renderDnsmasqHosts, renderDnsmasqOpts, withoutStaleLeases, type DnsmasqInput } from './dnsmasq.js';
 import { parseTable, renderJsonValue } from './nft.js';
 import { routeKey } from './ip.js';
 
@@ -152,4 +152,23 @@ test('routes compare equal however ip prints them', () => {
   assert.equal(routeKey('10.1.0.5', '10.0.0.254'), routeKey('10.1.0.5/32', '10.0.0.254'));
   assert.equal(routeKey('10.1.0.0/16', '10.0.0.254'), '10.1.0.0/16 10.0.0.254');
   assert.notEqual(routeKey('10.1.0.0/16', '10.0.0.254'), routeKey('10.1.0.0/16', '10.0.0.253'));
+});
+
+test('dnsmasq leases: a deleted port\'s lease is dropped (dnsmasq would keep its address from the next owner), the others kept as they are', () => {
+  const leases = [
+    '1795733000 fa:16:3e:00:00:01 10.0.0.4 vm1 01:fa:16:3e:00:00:01',
+    '1795733001 fa:16:3e:00:00:02 10.0.0.5 vm2 *',
+    '1795733002 FA:16:3E:00:00:03 10.0.0.6 vm3 *',
+    '',
+  ].join('\n');
+  const hosts = [
+    { mac: 'fa:16:3e:00:00:02', ip: '10.0.0.5', hostname: 'vm2' },
+    { mac: 'fa:16:3e:00:00:03', ip: '10.0.0.6', hostname: 'vm3' },
+    // The deleted port's address, now another port's: the old lease must go.
+    { mac: 'fa:16:3e:00:00:09', ip: '10.0.0.4', hostname: 'vm9' },
+  ];
+  const r = withoutStaleLeases(leases, hosts);
+  assert.equal(r.dropped, 1);
+  assert.equal(r.text, `${leases.split('\n').slice(1, 3).join('\n')}\n`);
+  assert.deepEqual(withoutStaleLeases('', hosts), { text: '', dropped: 0 });
 });

@@ -61,6 +61,42 @@ async function canvasStats(page: Page): Promise<{ width: number; height: number;
   });
 }
 
+/**
+ * How many pixels are drawn in each of the 25 text rows of a VGA text
+ * screen (720x400: 80x25 cells of 9x16 pixels).
+ */
+async function textRowPixels(page: Page): Promise<number[]> {
+  return page.evaluate(() => {
+    const c = document.querySelector('.vnc-screen canvas');
+    const ctx = c?.getContext('2d');
+    if (!c || !ctx || c.width !== 720 || c.height !== 400) return [];
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    const rows: number[] = [];
+    for (let r = 0; r < 25; r++) {
+      let lit = 0;
+      for (let y = r * 16; y < r * 16 + 16; y++) {
+        for (let x = 0; x < 720; x++) {
+          const i = (y * 720 + x) * 4;
+          if ((d[i] ?? 0) + (d[i + 1] ?? 0) + (d[i + 2] ?? 0) > 192) lit++;
+        }
+      }
+      rows.push(lit);
+    }
+    return rows;
+  });
+}
+
+/**
+ * True when the screen ends the way the tiny guest's getty leaves it: a
+ * line of text (the issue line), a blank line, and a line of text (the
+ * login prompt, more than a cursor's few pixels). Before the getty the
+ * screen ends with the boot loader's line and the cursor below it.
+ */
+function endsWithLoginPrompt(rows: number[]): boolean {
+  const last = rows.reduce((at, n, i) => (n > 0 ? i : at), -1);
+  return last >= 2 && (rows[last] ?? 0) > 60 && rows[last - 1] === 0 && (rows[last - 2] ?? 0) > 60;
+}
+
 describe('the dashboard with a real VM', { timeout: 900_000 }, () => {
   let cloud: TestCloud;
   let browser: Browser;
@@ -160,7 +196,16 @@ describe('the dashboard with a real VM', { timeout: 900_000 }, () => {
       return s.colours > 1 && s.lit > 0.002 ? s : undefined;
     }, 60_000);
     t.diagnostic(`console: ${Math.round(box.width)}x${Math.round(box.height)} on the page, ${screen.width}x${screen.height} framebuffer, ${screen.colours} colours, ${(screen.lit * 100).toFixed(1)}% lit`);
-    // What the guest's VGA shows, as an artifact: the tiny guest's getty and kernel console are on ttyS0 (the console log tab).
+    // The login prompt: the guest's getty on tty1 draws the issue line and `cirros login:` below the boot loaders' lines.
+    const rows = await until('the login prompt on the console screen', async () => {
+      const r = await textRowPixels(page);
+      return endsWithLoginPrompt(r) ? r : undefined;
+    }, 120_000).catch(async (err: unknown) => {
+      t.diagnostic(`console text rows, pixels drawn: ${(await textRowPixels(page)).join(' ')}`);
+      throw err;
+    });
+    t.diagnostic(`console text rows, pixels drawn: ${rows.join(' ')}`);
+    // What the guest's VGA shows, as an artifact.
     const png = await page.evaluate(() => document.querySelector('.vnc-screen canvas')?.toDataURL('image/png') ?? '');
     writeFileSync(join(SHOTS, '07-console-framebuffer.png'), Buffer.from(png.slice(png.indexOf(',') + 1), 'base64'));
     await shot(page, '07-console');

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builds a small Debian 12 cloud image (cloud-init + openssh-server, Debian's
 # packages only, from the mirror apt already uses) for the cloud-init e2e
-# test. No loop devices or mounts: the root filesystem is made with
+# test. No loop devices and no disk mounts (only proc and sysfs in the chroot
+# while apt runs): the root filesystem is made with
 # `mke2fs -d`, the boot partition (SYSLINUX, kernel, initramfs) with
 # mkfs.vfat + mtools as the tiny guest's disk is, and both are placed behind
 # an MBR written here. Runs as root (debootstrap needs it).

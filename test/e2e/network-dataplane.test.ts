@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HostNames } from '../../src/host/network/names.js';
 import { TestCloud } from '../helpers/cloud.js';
+import { tearDownSandboxCloud } from '../helpers/sandbox.js';
 import { pingFrom, run, startGreeter, tcpHello, TestMachine, writeDhcpScript } from '../integration/host-network-machines.js';
 
 /**
@@ -68,30 +69,8 @@ describe('network data plane through the daemon and the openstack CLI (sandbox)'
 
   after(async () => {
     greeter?.kill();
-    await cloud?.down();
-    // What the cloud made on the host outlives the daemon by design (a restart finds it again): remove it by name and pid.
-    const dhcp = cloud ? join(cloud.dataDir, 'network', 'dhcp') : '';
-    if (dhcp && existsSync(dhcp)) {
-      for (const d of readdirSync(dhcp)) {
-        const pidFile = join(dhcp, d, 'dnsmasq.pid');
-        if (!existsSync(pidFile)) continue;
-        const pid = Number(readFileSync(pidFile, 'utf8').trim());
-        if (Number.isInteger(pid) && pid > 0) {
-          try {
-            process.kill(pid, 'SIGTERM');
-          } catch {
-            // already gone
-          }
-        }
-      }
-    }
-    const listed = await run.run(['ip', 'netns', 'list']);
-    for (const line of listed.stdout.split('\n')) {
-      const ns = line.split(' ')[0] ?? '';
-      if (ns.startsWith(`${PREFIX}-`)) await run.run(['ip', 'netns', 'del', ns]).catch(() => undefined);
-    }
-    for (const ns of [MACHINE, SANDBOX]) await run.run(['ip', 'netns', 'del', ns]).catch(() => undefined);
-    await cloud?.stop();
+    // What the cloud made on the host outlives the daemon by design (a restart finds it again): its tear-down removes it by pid and name (the sandbox and the machine carry the prefix too).
+    await tearDownSandboxCloud(cloud, PREFIX);
     rmSync(work, { recursive: true, force: true });
     const left = (await run.run(['ip', 'netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`${PREFIX}-`));
     assert.deepEqual(left, [], 'namespaces left behind');

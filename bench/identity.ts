@@ -4,6 +4,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../src/daemon/runtime.js';
 import { freePort, MAIN } from '../test/helpers/cloud.js';
+import { startDaemon, type BenchDaemon } from './daemon.js';
 
 /**
  * Identity figures, run by hand after a build:
@@ -34,10 +35,7 @@ const UP_ARGS = (process.env['BENCH_UP_ARGS'] ?? '--no-data-plane --no-seed').sp
 const ENTRY = process.env['BENCH_MAIN'] ?? MAIN;
 const NODE_ENV_EXTRA: Record<string, string> = UNTUNED ? {} : { ...DAEMON_ENV };
 
-interface Daemon {
-  proc: ChildProcess;
-  url: string;
-  msToHealthy: number;
+interface Daemon extends BenchDaemon {
   /** CPU time (user + system) the daemon had used when it first answered healthy. */
   cpuMsToHealthy: number;
 }
@@ -62,24 +60,9 @@ const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[M
 const f1 = (n: number) => n.toFixed(1);
 
 async function start(dataDir: string, port: number): Promise<Daemon> {
-  const t0 = performance.now();
-  const proc = spawn(process.execPath, [...NODE_FLAGS, ENTRY, 'up', ...UP_ARGS, '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
-    env: { ...NODE_ENV_EXTRA, ...process.env, STACKLET_LOG_LEVEL: LOG_LEVEL },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`stacklet up exited ${proc.exitCode}: ${err}`);
-    try {
-      const r = await fetch(`${url}/healthz`);
-      if (r.ok) return { proc, url, msToHealthy: performance.now() - t0, cpuMsToHealthy: cpuMs(proc.pid ?? 0) };
-    } catch {
-      // not yet listening
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const args = [...NODE_FLAGS, ENTRY, 'up', ...UP_ARGS, '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`];
+  const d = await startDaemon(args, port, { ...NODE_ENV_EXTRA, STACKLET_LOG_LEVEL: LOG_LEVEL }, 5);
+  return { ...d, cpuMsToHealthy: cpuMs(d.proc.pid ?? 0) };
 }
 
 /**

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SpawnExec } from '../src/host/exec.js';
 import { HostNames } from '../src/host/network/names.js';
 import { freePort, MAIN } from '../test/helpers/cloud.js';
+import { startDaemon, type BenchDaemon } from './daemon.js';
 
 /**
  * "The seed topology realized on the host <= 300 ms from the last API call"
@@ -186,23 +186,9 @@ async function teardown(url: string, admin: string, demo: string, t: Topology): 
   }
 }
 
-async function start(dataDir: string, port: number): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [MAIN, 'up', '--no-seed', '--sandbox', SANDBOX, '--host-prefix', PREFIX, '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, STACKLET_LOG_LEVEL: 'info', STACKLET_RESYNC_SECONDS: '0' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`stacklet up exited ${proc.exitCode}: ${err}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return { proc, url };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function start(dataDir: string, port: number): Promise<BenchDaemon> {
+  const args = [MAIN, 'up', '--no-seed', '--sandbox', SANDBOX, '--host-prefix', PREFIX, '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`];
+  return startDaemon(args, port, { STACKLET_LOG_LEVEL: 'info', STACKLET_RESYNC_SECONDS: '0' }, 50);
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'stacklet-bench-realize-'));

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import pino from 'pino';
 import { loadConfig } from '../src/config/config.js';
 import { startCloud } from '../src/daemon/cloud.js';
 import { freePort, MAIN } from '../test/helpers/cloud.js';
+import { startDaemon, type BenchDaemon } from './daemon.js';
 
 /**
  * Neutron figures, run by hand after a build:
@@ -48,23 +48,8 @@ function cpuMs(pid: number | undefined): number {
 }
 const perRequest = (pid: number | undefined, before: number, n: number) => `daemon CPU ${f2((cpuMs(pid) - before) / n)} ms/request`;
 
-async function start(dataDir: string, port: number): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [MAIN, 'up', '--no-data-plane', '--no-seed', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, STACKLET_LOG_LEVEL: LOG_LEVEL },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`stacklet up exited ${proc.exitCode}: ${err}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return { proc, url };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+function start(dataDir: string, port: number): Promise<BenchDaemon> {
+  return startDaemon([MAIN, 'up', '--no-data-plane', '--no-seed', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], port, { STACKLET_LOG_LEVEL: LOG_LEVEL });
 }
 
 async function token(url: string, user: string, password: string, project: string): Promise<string> {

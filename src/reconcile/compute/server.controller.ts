@@ -58,7 +58,7 @@ export class ServerController implements Controller {
   }
 
   async reconcile(id: string): Promise<{ requeueAfterMs?: number } | void> {
-    const { core, driver, log } = this.deps;
+    const { core, log } = this.deps;
     const s = await claim(core, id);
     if (!s) return;
     const gen = s.generation;

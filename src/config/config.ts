@@ -41,6 +41,8 @@ export const ConfigSchema = Type.Object(
     passwordHashCost: Type.Integer({ minimum: 1024, maximum: 1 << 20 }),
     /** Seconds between the data plane's periodic resyncs (drift repair, garbage collection); 0 turns them off. */
     resyncSeconds: Type.Integer({ minimum: 0, maximum: 86_400 }),
+    /** Nice value of guest vCPU threads, so booting guests never starve the control plane; 0 runs them at normal priority. */
+    guestNice: Type.Integer({ minimum: 0, maximum: 19 }),
   },
   { additionalProperties: false },
 );
@@ -59,6 +61,7 @@ export const DEFAULTS: Config = {
   region: 'RegionOne',
   passwordHashCost: 1 << 14,
   resyncSeconds: 60,
+  guestNice: 10,
 };
 
 export type ConfigOverrides = Partial<Config>;
@@ -75,9 +78,10 @@ const ENV: Record<string, keyof Config> = {
   STACKLET_DATA_PLANE: 'dataPlane',
   STACKLET_SEED: 'seed',
   STACKLET_RESYNC_SECONDS: 'resyncSeconds',
+  STACKLET_GUEST_NICE: 'guestNice',
 };
 
-const NUMERIC = new Set<keyof Config>(['listenPort', 'tokenTtlSeconds', 'passwordHashCost', 'resyncSeconds']);
+const NUMERIC = new Set<keyof Config>(['listenPort', 'tokenTtlSeconds', 'passwordHashCost', 'resyncSeconds', 'guestNice']);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

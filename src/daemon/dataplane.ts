@@ -109,6 +109,7 @@ export async function startDataPlane(
     instancesDir: files.instances,
     prefix: cfg.hostPrefix,
     accel,
+    guestNice: cfg.guestNice,
     ...(cfg.sandbox ? { netns: cfg.sandbox } : {}),
   });
   registerComputeHost(ctx, {

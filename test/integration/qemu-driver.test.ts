@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import { createHash, randomUUID } from 'node:crypto';
-import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { computeDriverConformance } from '../../src/host/compute/conformance.js';
 import type { InstanceSpec, MachineType } from '../../src/host/compute/driver.js';
 import { isComputeError } from '../../src/host/compute/errors.js';
-import { QemuDriver, type QemuDriverOptions } from '../../src/host/compute/qemu/driver.js';
+import { DEFAULT_GUEST_NICE, QemuDriver, type QemuDriverOptions } from '../../src/host/compute/qemu/driver.js';
 import { isAlive } from '../../src/host/compute/qemu/process.js';
 import { pipeUnixSocket } from '../../src/host/compute/qemu/console.js';
 import { hasCommand, killInstances, READY_BANNER, removeStaleNamespaces, sh, TestNet, tinyGuestCopy, until, type TestGuest } from './qemu-fixture.js';
@@ -134,6 +134,15 @@ describe('QEMU driver on the real host (TCG)', { skip }, () => {
     assert.equal(await n.tapState(slot.tap), 'UP');
     const ps = (await readFile(`/proc/${started.pid ?? 0}/cmdline`, 'utf8')).split('\0');
     assert.ok(ps.includes('-uuid') && ps.includes(spec.id));
+    // Booting guests yield to the control plane: the vCPU thread (and the session's scheduling group) run at the guest nice, QEMU's main loop does not.
+    const niceOf = async (tid: number | string): Promise<number> =>
+      Number((await readFile(`/proc/${started.pid ?? 0}/task/${tid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ')[16]);
+    const tids = await readdir(`/proc/${started.pid ?? 0}/task`);
+    const nices = await Promise.all(tids.map(niceOf));
+    assert.equal(await niceOf(started.pid ?? 0), 0, 'QEMU main loop at normal priority');
+    assert.ok(nices.includes(DEFAULT_GUEST_NICE), `a vCPU thread at nice ${DEFAULT_GUEST_NICE}: ${nices.join(',')}`);
+    const autogroup = await readFile(`/proc/${started.pid ?? 0}/autogroup`, 'utf8').catch(() => undefined);
+    if (autogroup !== undefined) assert.match(autogroup, new RegExp(`nice ${DEFAULT_GUEST_NICE}\\b`));
 
     // The VNC server answers on its unix socket only, through the pipe the console proxy will use.
     const rfb = await new Promise<string>((resolve, reject) => {

@@ -69,6 +69,7 @@ export class ServerController implements Controller {
       return;
     }
     const task = s.task_state;
+    const started = performance.now();
     try {
       await this.doTask(s);
     } catch (err) {
@@ -84,6 +85,7 @@ export class ServerController implements Controller {
       await this.syncPower(id);
       return;
     }
+    log.debug({ server: id, task, ms: Math.round(performance.now() - started) }, 'server task done on the host');
     const after = await complete(core, id, gen);
     if (after) await this.syncPower(id);
   }

@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type {
   AccelChoice,
@@ -51,6 +52,14 @@ export interface QemuDriverOptions {
   hotplugTimeoutMs?: number;
   /** How long saving or restoring a suspended guest may take. */
   stateTimeoutMs?: number;
+  /**
+   * Nice value of the guests' vCPU threads (0 leaves them alone). Under TCG
+   * a booting guest eats a whole core; at the same priority 20 of them
+   * starve the control plane and the start-up of the next QEMU. Only the
+   * vCPU threads are lowered: QEMU's main loop (devices, QMP, VNC) keeps
+   * normal priority, and guests get all the CPU nobody else wants.
+   */
+  guestNice?: number;
 }
 
 /** What the driver remembers of a started instance, in its dir: the exact config QEMU runs with. */
@@ -61,6 +70,8 @@ interface RuntimeRecord {
 
 /** The default TCG translation cache (MiB): see the tb-size figures in docs/compute-driver.md. */
 export const DEFAULT_TB_SIZE_MIB = 16;
+/** See QemuDriverOptions.guestNice; docs/compute-driver.md has the figures. */
+export const DEFAULT_GUEST_NICE = 10;
 const QMP_TIMEOUT_MS = 5_000;
 /** ACPI power button presses are repeated: a guest still booting may miss the first one. */
 const POWERDOWN_RETRY_MS = 10_000;
@@ -391,9 +402,10 @@ export class QemuDriver implements ComputeDriver {
   private async launch(p: InstancePaths, config: QemuConfig, id: string): Promise<number> {
     const argv = renderQemuArgv(config);
     await this.writeRuntime(p, { config, startedAt: new Date().toISOString() });
+    let pid: number;
     try {
       const launcher = this.opts.netns === undefined ? [] : ['ip', 'netns', 'exec', this.opts.netns];
-      return await startDetached({
+      pid = await startDetached({
         command: [...launcher, this.binary],
         argv,
         pidFile: p.pidFile,
@@ -403,6 +415,30 @@ export class QemuDriver implements ComputeDriver {
       });
     } catch (err) {
       throw err instanceof ComputeError ? new ComputeError('HostFailure', `starting instance ${id} failed: ${err.message}`, { cause: err }) : err;
+    }
+    await this.lowerGuestPriority(p, pid);
+    return pid;
+  }
+
+  /**
+   * Lowers the guest's share of the CPU once QEMU has started (its own
+   * start-up runs at normal priority). Best effort: a guest at normal
+   * priority still runs, the host only feels slower while it boots.
+   */
+  private async lowerGuestPriority(p: InstancePaths, pid: number): Promise<void> {
+    const nice = this.opts.guestNice ?? DEFAULT_GUEST_NICE;
+    if (nice === 0) return;
+    // With the kernel's session autogroups on (Debian's default), QEMU's session (setsid) is a
+    // scheduling group of its own and thread nice values weigh only inside it: the group is lowered too.
+    await writeFile(`/proc/${pid}/autogroup`, String(nice)).catch(() => undefined);
+    try {
+      const cpus = await withQmp(p.qmpSocket, (q) => q.execute<{ 'thread-id'?: number }[]>('query-cpus-fast'), { timeoutMs: QMP_TIMEOUT_MS });
+      for (const tid of new Set(cpus.map((c) => c['thread-id']))) {
+        // Only a thread of this QEMU: a stale id must never renice someone else's thread.
+        if (tid !== undefined && tid !== pid && (await exists(`/proc/${pid}/task/${tid}`))) setPriority(tid, nice);
+      }
+    } catch {
+      // See above: priority is a nicety.
     }
   }
 

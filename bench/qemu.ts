@@ -17,7 +17,7 @@
  * Everything runs in a namespace it makes (prefix slqb) and is removed by
  * PID and name at the end.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import { buildConfigDrive } from '../src/host/compute/qemu/config-drive.js';
 import { DEFAULT_TB_SIZE_MIB, QemuDriver } from '../src/host/compute/qemu/driver.js';
 import { killHard } from '../src/host/compute/qemu/process.js';
 import { tinyGuestQemuArgs, buildTinyGuest } from '../src/host/image/tiny/index.js';
+import { sshProbe } from './ssh-probe.js';
 import { killInstances, READY_BANNER, TestNet, TINY_CACHE, tinyGuestCopy, type NetSlot, type TestGuest } from '../test/integration/qemu-fixture.js';
 
 const PREFIX = 'slqb';
@@ -46,43 +47,6 @@ async function waitFile(file: string, text: string, timeoutMs: number): Promise<
     await sleep(25);
   }
   throw new Error(`${file} has no "${text}" after ${timeoutMs} ms`);
-}
-
-/**
- * A TCP probe inside the namespace that connects to ip:22 every 50 ms until
- * it reads an SSH banner; resolves with the wall-clock time it did.
- */
-async function sshProbe(ns: string, ip: string, timeoutMs: number): Promise<{ ready: Promise<void>; bannerAt: Promise<number>; child: ChildProcess }> {
-  const code = `
-    const net = require('node:net');
-    const deadline = Date.now() + ${timeoutMs};
-    console.log('ready');
-    const tryOnce = () => {
-      const s = net.connect(22, ${JSON.stringify(ip)});
-      let buf = '';
-      const retry = () => { s.destroy(); if (Date.now() > deadline) process.exit(1); setTimeout(tryOnce, 50); };
-      s.setTimeout(2000, retry);
-      s.on('error', retry);
-      s.on('data', (d) => { buf += d; if (buf.startsWith('SSH-')) { console.log('banner ' + Date.now()); process.exit(0); } });
-    };
-    tryOnce();
-  `;
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout?.setEncoding('utf8');
-  let readyFn: () => void = () => undefined;
-  const ready = new Promise<void>((r) => (readyFn = r));
-  const bannerAt = new Promise<number>((resolve, reject) => {
-    child.stdout?.on('data', (d: string) => {
-      out += d;
-      if (out.includes('ready')) readyFn();
-      const m = /banner (\d+)/.exec(out);
-      if (m?.[1]) resolve(Number(m[1]));
-    });
-    child.on('exit', (c) => (c === 0 ? undefined : reject(new Error(`no SSH banner from ${ip}`))));
-  });
-  bannerAt.catch(() => undefined);
-  return { ready, bannerAt, child };
 }
 
 /**
@@ -143,13 +107,13 @@ async function bootWithDriver(work: string, g: TestGuest, n: TestNet, packaging:
   const d = new QemuDriver({ instancesDir: join(work, `inst-${tb}`), prefix: PREFIX, accel: { accel: 'tcg', reason: 'bench' }, netns: n.ns, tbSizeMiB: tb });
   const slot = n.slot(0);
   const s = spec(g, n, slot, packaging);
-  const probe = await sshProbe(n.ns, slot.ip, 180_000);
+  const probe = sshProbe(n.ns, [slot.ip], 180_000);
   await probe.ready;
   const t0 = Date.now();
   const st = await d.ensureRunning(s);
   const banner = await waitFile(d.paths(s.id).consoleLog, READY_BANNER, 180_000);
   const cpu = await cpuMs(st.pid ?? 0);
-  const ssh = await probe.bannerAt;
+  const ssh = await probe.bannerAt(slot.ip);
   await sleep(2000);
   const m = await memory(st.pid ?? 0, MEM_MIB);
   await d.destroy(s.id);
@@ -174,14 +138,14 @@ async function bootPlain(work: string, n: TestNet, packaging: 'direct' | 'disk')
   const iso = join(work, `${tag}.iso`);
   await buildConfigDrive({ 'openstack/latest/meta_data.json': JSON.stringify({ uuid: tag, hostname: 'bench', public_keys: { k: n.publicKey } }) }, iso, work);
   const args = tinyGuestQemuArgs(g, { packaging, tap: slot.tap, mac: slot.mac, serialLog, memoryMiB: MEM_MIB, extraDisks: [{ path: iso, format: 'raw' }] });
-  const probe = await sshProbe(n.ns, slot.ip, 180_000);
+  const probe = sshProbe(n.ns, [slot.ip], 180_000);
   await probe.ready;
   const t0 = Date.now();
   const qemu = spawn('ip', ['netns', 'exec', n.ns, 'qemu-system-x86_64', ...args], { stdio: 'ignore' });
   try {
     const banner = await waitFile(serialLog, READY_BANNER, 180_000);
     const cpu = await cpuMs(qemu.pid ?? 0);
-    const ssh = await probe.bannerAt;
+    const ssh = await probe.bannerAt(slot.ip);
     await sleep(2000);
     const m = await memory(qemu.pid ?? 0, MEM_MIB);
     return {
@@ -202,13 +166,14 @@ async function bootPlain(work: string, n: TestNet, packaging: 'direct' | 'disk')
 async function many(work: string, g: TestGuest, n: TestNet, count: number, tb: number): Promise<void> {
   const d = new QemuDriver({ instancesDir: join(work, 'inst-many'), prefix: PREFIX, accel: { accel: 'tcg', reason: 'bench' }, netns: n.ns, tbSizeMiB: tb });
   const specs = Array.from({ length: count }, (_, i) => spec(g, n, n.slot(i), 'direct'));
-  const probes = await Promise.all(specs.map((_, i) => sshProbe(n.ns, n.slot(i).ip, 600_000)));
-  await Promise.all(probes.map((p) => p.ready));
+  const ips = specs.map((_, i) => n.slot(i).ip);
+  const probe = sshProbe(n.ns, ips, 600_000);
+  await probe.ready;
   const t0 = Date.now();
   await Promise.all(specs.map((s) => d.ensureRunning(s)));
   const started = Date.now() - t0;
   const banners = await Promise.all(specs.map((s) => waitFile(d.paths(s.id).consoleLog, READY_BANNER, 600_000)));
-  const ssh = await Promise.all(probes.map((p) => p.bannerAt));
+  const ssh = await Promise.all(ips.map((ip) => probe.bannerAt(ip)));
   console.log(
     `\n${count} microvm guests at once (tb-size=${tb}): all QEMUs started ${started} ms, all serial banners ${Math.max(...banners) - t0} ms, all SSH banners ${Math.max(...ssh) - t0} ms`,
   );
@@ -241,7 +206,7 @@ async function main(): Promise<void> {
         `${f.what.padEnd(42)} ${String(f.cpuMs).padStart(10)} ms ${String(f.bannerMs).padStart(12)} ms ${String(f.sshMs).padStart(9)} ms ${f.rssMiB.toFixed(0).padStart(9)} ${f.overConfiguredMiB.toFixed(0).padStart(13)} ${f.overResidentMiB.toFixed(0).padStart(28)} ${f.privateOverMiB.toFixed(0).padStart(32)}`,
       );
     }
-    if (count > 0) await many(work, g, n, count, DEFAULT_TB_SIZE_MIB);
+    if (count > 0) await many(work, g, n, count, DEFAULT_TB_SIZE_MIB.microvm);
   } finally {
     for (const name of ['inst-many', ...[...tbs, ...q35Tbs].map((t) => `inst-${t}`)]) await killInstances(join(work, name), PREFIX);
     await n.destroy();

@@ -43,6 +43,8 @@ export const ConfigSchema = Type.Object(
     resyncSeconds: Type.Integer({ minimum: 0, maximum: 86_400 }),
     /** Nice value of guest vCPU threads, so booting guests never starve the control plane; 0 runs them at normal priority. */
     guestNice: Type.Integer({ minimum: 0, maximum: 19 }),
+    /** TCG translation cache per guest in MiB; 0 picks the per-machine default (docs/compute-driver.md: boot speed against memory). */
+    tcgTbSizeMiB: Type.Integer({ minimum: 0, maximum: 4096 }),
   },
   { additionalProperties: false },
 );
@@ -62,6 +64,7 @@ export const DEFAULTS: Config = {
   passwordHashCost: 1 << 14,
   resyncSeconds: 60,
   guestNice: 10,
+  tcgTbSizeMiB: 0,
 };
 
 export type ConfigOverrides = Partial<Config>;
@@ -79,9 +82,10 @@ const ENV: Record<string, keyof Config> = {
   STACKLET_SEED: 'seed',
   STACKLET_RESYNC_SECONDS: 'resyncSeconds',
   STACKLET_GUEST_NICE: 'guestNice',
+  STACKLET_TCG_TB_SIZE: 'tcgTbSizeMiB',
 };
 
-const NUMERIC = new Set<keyof Config>(['listenPort', 'tokenTtlSeconds', 'passwordHashCost', 'resyncSeconds', 'guestNice']);
+const NUMERIC = new Set<keyof Config>(['listenPort', 'tokenTtlSeconds', 'passwordHashCost', 'resyncSeconds', 'guestNice', 'tcgTbSizeMiB']);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

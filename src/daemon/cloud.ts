@@ -32,7 +32,16 @@ export const PLUGINS: ServicePlugin[] = [identityPlugin, imagePlugin, networkPlu
 
 /** The reconcilers, in dependency order (networks before the servers plugged into them). */
 export const CONTROLLERS: ControllerFactory[] = [
-  (p) => networkControllers({ db: p.ctx.store.db, driver: p.network, log: p.log }),
+  (p) =>
+    networkControllers({
+      db: p.ctx.store.db,
+      driver: p.network,
+      log: p.log,
+      // network-vif-plugged: a server waiting for its port starts as soon as the port is plugged.
+      onPortStatus: (port) => {
+        if (port.deviceOwner.startsWith('compute:') && port.deviceId) p.notify('server', port.deviceId);
+      },
+    }),
   (p) => computeControllersOf(p),
 ];
 

@@ -47,6 +47,8 @@ export interface DataPlaneParts {
   network: NetworkDriver;
   compute: ComputeDriver;
   log: Logger;
+  /** Wakes the controllers that watch (kind, id), as a change event would: for news the store does not publish (observed status). */
+  notify(kind: string, id: string): void;
 }
 
 export type ControllerFactory = (parts: DataPlaneParts) => Controller[];
@@ -110,6 +112,7 @@ export async function startDataPlane(
     prefix: cfg.hostPrefix,
     accel,
     guestNice: cfg.guestNice,
+    ...(cfg.tcgTbSizeMiB > 0 ? { tbSizeMiB: cfg.tcgTbSizeMiB } : {}),
     ...(cfg.sandbox ? { netns: cfg.sandbox } : {}),
   });
   registerComputeHost(ctx, {
@@ -119,7 +122,9 @@ export async function startDataPlane(
   step(`data plane: host namespace ${cfg.sandbox ? `${cfg.sandbox} (sandbox)` : '(this machine)'}, guests under ${accel.accel.toUpperCase()}: ${accel.reason}`);
   changes.take();
   await network.ensureHost();
-  const parts: DataPlaneParts = { ctx, network, compute, log };
+  // The manager is made from the controllers, which may notify it once it runs.
+  let notifyManager: (kind: string, id: string) => void = () => undefined;
+  const parts: DataPlaneParts = { ctx, network, compute, log, notify: (kind, id) => notifyManager(kind, id) };
   const manager = new ReconcileManager(
     factories.flatMap((f) => f(parts)),
     log,
@@ -136,6 +141,7 @@ export async function startDataPlane(
       },
     },
   );
+  notifyManager = (kind, id) => manager.notify(kind, id);
   const unsubscribe = changeFeedOf(ctx.store.db).on((events) => {
     for (const e of events) manager.notify(e.kind, e.resourceId);
   });

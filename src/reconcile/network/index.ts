@@ -9,6 +9,8 @@ import { PortsController } from './ports.controller.js';
 import { RoutersController } from './routers.controller.js';
 import { SecurityGroupsController } from './security-groups.controller.js';
 
+import type { NetworkControllerDeps } from './deps.js';
+
 export type { NetworkControllerDeps } from './deps.js';
 
 /**
@@ -17,7 +19,7 @@ export type { NetworkControllerDeps } from './deps.js';
  * the ports that jump to their chains, then ports, routers (legs on
  * bridges; floating IPs to ports), and the status of unassociated floating IPs.
  */
-export function networkControllers(deps: { db: Db; driver: NetworkDriver; log: Logger }): Controller[] {
-  const d = { topology: new NetworkTopology(deps.db), driver: deps.driver, log: deps.log };
+export function networkControllers(deps: { db: Db; driver: NetworkDriver; log: Logger; onPortStatus?: NetworkControllerDeps['onPortStatus'] }): Controller[] {
+  const d: NetworkControllerDeps = { topology: new NetworkTopology(deps.db), driver: deps.driver, log: deps.log, ...(deps.onPortStatus ? { onPortStatus: deps.onPortStatus } : {}) };
   return [new NetworksController(d), new SecurityGroupsController(d), new PortsController(d), new RoutersController(d), new FloatingIpsController(d)];
 }

@@ -65,7 +65,10 @@ export class PortsController implements Controller {
     }
     const r = await driver.ensurePort(spec);
     const status = d.port.admin_state_up === 1 ? 'ACTIVE' : 'DOWN';
-    if (d.port.status !== status) await topology.setPortStatus(id, status);
+    if (d.port.status !== status) {
+      await topology.setPortStatus(id, status);
+      this.deps.onPortStatus?.({ id, deviceOwner: d.port.device_owner, deviceId: d.port.device_id, status });
+    }
     // A device someone else makes (a test machine's veth) may appear at any time: look again soon rather than at the next resync.
     if (r.waiting) return { requeueAfterMs: DEVICE_POLL_MS };
   }

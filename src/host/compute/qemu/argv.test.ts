@@ -88,6 +88,16 @@ describe('QEMU argv (golden)', () => {
     assert.deepEqual(a, b);
   });
 
+  test('the translation cache can differ per machine type', () => {
+    const host: HostSettings = { ...TCG, tbSizeMiB: { q35: 32, microvm: 24 } };
+    const accel = (spec: InstanceSpec) => {
+      const argv = renderQemuArgv(qemuConfigFor(spec, PATHS, host, false));
+      return argv[argv.indexOf('-accel') + 1];
+    };
+    assert.equal(accel(diskQ35), 'tcg,tb-size=32');
+    assert.equal(accel(tinyDirect), 'tcg,tb-size=24');
+  });
+
   test('SMBIOS says OpenStack Nova in the product name and the chassis asset tag', () => {
     const argv = renderQemuArgv(qemuConfigFor(diskQ35, PATHS, KVM, false));
     const smbios = argv.filter((_, i) => argv[i - 1] === '-smbios');

@@ -14,8 +14,8 @@ export interface HostSettings {
   /** Host prefix of this cloud; part of QEMU's guest name so `ps` shows whose it is. */
   prefix: string;
   accel: Accel;
-  /** TCG translation cache per instance, MiB (ignored with KVM). */
-  tbSizeMiB: number;
+  /** TCG translation cache per instance, MiB, one figure for every machine or one per machine type (ignored with KVM). */
+  tbSizeMiB: number | Readonly<Record<MachineType, number>>;
   /** q35: spare PCIe root ports for NIC hot-plug. */
   spareHotplugPorts: number;
   /** SMBIOS system version (Nova puts its own version there). */
@@ -83,7 +83,7 @@ export function qemuConfigFor(spec: InstanceSpec, paths: InstancePaths, host: Ho
     uuid: spec.id,
     machine,
     accel: host.accel,
-    ...(host.accel === 'tcg' ? { tbSizeMiB: host.tbSizeMiB } : {}),
+    ...(host.accel === 'tcg' ? { tbSizeMiB: typeof host.tbSizeMiB === 'number' ? host.tbSizeMiB : host.tbSizeMiB[machine] } : {}),
     memoryMiB: spec.memoryMiB,
     vcpus: spec.vcpus,
     ...(spec.kernel

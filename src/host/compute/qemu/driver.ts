@@ -8,6 +8,7 @@ import type {
   ImageFile,
   InstanceSpec,
   InstanceStatus,
+  MachineType,
   NicBinding,
   PowerState,
 } from '../driver.js';
@@ -38,7 +39,7 @@ export interface QemuDriverOptions {
    * and a name means the tap in QEMU's own namespace.
    */
   netns?: string;
-  /** TCG translation cache per instance (MiB); see docs/compute-driver.md for the measurements behind the default. */
+  /** TCG translation cache per instance (MiB), overriding the per-machine defaults; docs/compute-driver.md has the measurements behind them. */
   tbSizeMiB?: number;
   /** q35: spare PCIe root ports per instance for NIC hot-plug. */
   spareHotplugPorts?: number;
@@ -68,8 +69,14 @@ interface RuntimeRecord {
   startedAt: string;
 }
 
-/** The default TCG translation cache (MiB): see the tb-size figures in docs/compute-driver.md. */
-export const DEFAULT_TB_SIZE_MIB = 16;
+/**
+ * The default TCG translation cache (MiB) per machine: the smallest that
+ * keeps the tiny guest's boot near plain QEMU's (whose cache is ~1 GiB
+ * of address space) while QEMU's RSS beyond guest RAM stays under 80 MB.
+ * microvm maps its own copy of the kernel, so its cache is smaller. See
+ * the tb-size figures in docs/compute-driver.md.
+ */
+export const DEFAULT_TB_SIZE_MIB: Readonly<Record<MachineType, number>> = { q35: 32, microvm: 24 };
 /** See QemuDriverOptions.guestNice; docs/compute-driver.md has the figures. */
 export const DEFAULT_GUEST_NICE = 10;
 const QMP_TIMEOUT_MS = 5_000;

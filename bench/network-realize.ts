@@ -129,7 +129,7 @@ async function clean(t: Topology): Promise<boolean> {
   return !ns.includes(names.routerNetns(t.router)) && !ns.includes(names.dhcpNetns(t.priv)) && !links.includes(names.bridge(t.priv)) && !links.includes(names.bridge(t.pub));
 }
 
-async function sample(url: string, admin: string, demo: string, demoProject: string, dataDir: string): Promise<{ fromLast: number; metadata: number; fromFirst: number; api: number; polls: number[]; t: Topology }> {
+async function sample(url: string, admin: string, demo: string, demoProject: string, dataDir: string): Promise<{ fromLast: number; metadata: number; fromFirst: number; api: number; polls: number[]; t: Topology; lastWall: number }> {
   const t0 = performance.now();
   const pub = (await call(url, admin, 'POST', '/networks', { network: { name: 'public', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'public' } })).network?.id ?? '';
   await call(url, admin, 'POST', '/subnets', {
@@ -149,6 +149,7 @@ async function sample(url: string, admin: string, demo: string, demoProject: str
     rules.push((await call(url, demo, 'POST', '/security-group-rules', { security_group_rule: { security_group_id: group, ...rule } })).security_group_rule?.id ?? '');
   }
   const tLast = performance.now();
+  const tLastWall = Date.now();
   const r = await call<{ router: { external_gateway_info: { external_fixed_ips: { ip_address: string }[] } } }>(url, demo, 'GET', `/routers/${router}`);
   const gwIp = r.router.external_gateway_info.external_fixed_ips[0]?.ip_address ?? '';
   const t: Topology = { pub, priv, router, rules, group };
@@ -167,7 +168,7 @@ async function sample(url: string, admin: string, demo: string, demoProject: str
   const tDone = await poll('the topology', () => realized(t, dataDir, gwIp));
   // The metadata listener: a short-lived helper hands over a socket opened in the router's namespace.
   const tMeta = await poll('the metadata listener', async () => ((await out(['ss', '-Hltn'], names.routerNetns(t.router))) ?? '').includes('169.254.169.254:80'));
-  return { fromLast: tDone - tLast, metadata: tMeta - tLast, fromFirst: tDone - t0, api: tLast - t0, polls, t };
+  return { fromLast: tDone - tLast, metadata: tMeta - tLast, fromFirst: tDone - t0, api: tLast - t0, polls, t, lastWall: tLastWall };
 }
 
 async function teardown(url: string, admin: string, demo: string, t: Topology): Promise<void> {
@@ -188,7 +189,8 @@ async function teardown(url: string, admin: string, demo: string, t: Topology): 
 
 function start(dataDir: string, port: number): Promise<BenchDaemon> {
   const args = [MAIN, 'up', '--no-seed', '--sandbox', SANDBOX, '--host-prefix', PREFIX, '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`];
-  return startDaemon(args, port, { STACKLET_LOG_LEVEL: 'info', STACKLET_RESYNC_SECONDS: '0' }, 50);
+  // BENCH_TRACE=1: the daemon logs every host command, and each sample prints those that ran after its last API call.
+  return startDaemon(args, port, { STACKLET_LOG_LEVEL: process.env['BENCH_TRACE'] ? 'trace' : 'info', STACKLET_RESYNC_SECONDS: '0' }, 50);
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'stacklet-bench-realize-'));
@@ -221,6 +223,14 @@ try {
     for (const l of retries.slice(0, 3)) {
       const w = JSON.parse(l) as { controller: string; err: string };
       console.log(`    retried: ${w.controller}: ${w.err.slice(0, 120)}`);
+    }
+    if (process.env['BENCH_TRACE']) {
+      for (const l of logText().slice(logFrom).split('\n')) {
+        if (!l.includes('"host command"')) continue;
+        const c = JSON.parse(l) as { time: number; argv: string; ms: number };
+        // A command's line is written when it ends: its start is time - ms.
+        if (c.time >= s.lastWall) console.log(`    +${c.time - c.ms - s.lastWall}..+${c.time - s.lastWall} ms ${c.argv.slice(0, 150)}`);
+      }
     }
     await teardown(daemon.url, admin.token, demo.token, s.t);
   }

@@ -1,4 +1,4 @@
-import type { HostExec } from '../../exec.js';
+import { isNotFound, type HostExec } from '../../exec.js';
 import type { LegSpec, RouterSpec } from '../driver.js';
 import { addrOf, normCidr4, normMac } from '../addr.js';
 import type { HostNames } from '../names.js';
@@ -48,6 +48,8 @@ export async function ensureLegs(
   kind: 'veth-router' | 'veth-dhcp',
   legs: readonly { leg: LegSpec; extraCidrs?: string[] }[],
   mtu: number,
+  /** The namespace was just made: it has no legs to remove. */
+  fresh = false,
 ): Promise<boolean> {
   const inNs = new IpNs(ctx.exec, ns);
   const host = new IpNs(ctx.exec, ctx.hostNetns);
@@ -59,15 +61,18 @@ export async function ensureLegs(
         const name = kind === 'veth-router' ? ctx.names.vethRouter(leg.portId) : ctx.names.vethDhcp(leg.portId);
         want.add(name);
         const bridge = ctx.names.bridge(leg.networkId);
-        if (!(await host.link(bridge))) throw new Error(`bridge ${bridge} of network ${leg.networkId} does not exist yet`);
-        let c = await host.ensureVeth({ name: ctx.names.vethHost(leg.portId), peer: name, peerNetns: ns, mtu: leg.mtu ?? mtu, bridge, peerMac: normMac(leg.mac) });
         const cidrs = [...leg.cidrs, ...(extraCidrs ?? [])].map((x) => (x.includes('/') ? `${addrOf(x)}/${x.split('/')[1]}` : `${normCidr4(x)}/32`));
-        if (await inNs.ensureAddrs(name, cidrs)) c = true;
-        return c;
+        try {
+          return await host.ensureVeth({ name: ctx.names.vethHost(leg.portId), peer: name, peerNetns: ns, mtu: leg.mtu ?? mtu, bridge, peerMac: normMac(leg.mac), peerCidrs: cidrs });
+        } catch (err) {
+          // Not looked up first (a read per leg on the router's critical path): the bridge is what a leg's command can miss.
+          if (isNotFound(err) && !(await host.link(bridge))) throw new Error(`bridge ${bridge} of network ${leg.networkId} does not exist yet`, { cause: err });
+          throw err;
+        }
       }),
     )
   ).some(Boolean);
-  for (const l of await inNs.links()) {
+  for (const l of fresh ? [] : await inNs.links()) {
     const parsed = ctx.names.parseLink(l.ifname);
     if (parsed?.kind === kind && !want.has(l.ifname)) {
       if (await inNs.removeLink(l.ifname)) changed = true;
@@ -89,16 +94,22 @@ async function settleAll<T>(work: Promise<T>[]): Promise<T[]> {
 }
 
 /** Loopback holds 169.254.169.254 exactly when metadata is served there. */
-async function ensureMetadataAddress(ctx: NamespaceContext, ns: string, on: boolean): Promise<boolean> {
-  const want = ['127.0.0.1/8', ...(on ? [`${METADATA_ADDRESS}/32`] : [])];
-  return new IpNs(ctx.exec, ns).ensureAddrs('lo', want);
+async function ensureMetadataAddress(ctx: NamespaceContext, ns: string, on: boolean, fresh: boolean): Promise<boolean> {
+  const ip = new IpNs(ctx.exec, ns);
+  // A new namespace's loopback holds 127.0.0.1/8 only.
+  if (fresh) {
+    if (on) await ip.do(['addr', 'add', `${METADATA_ADDRESS}/32`, 'dev', 'lo']);
+    return on;
+  }
+  return ip.ensureAddrs('lo', ['127.0.0.1/8', ...(on ? [`${METADATA_ADDRESS}/32`] : [])]);
 }
 
 /** The whole router: namespace, legs, routes, NAT table, metadata. */
 export async function ensureRouter(ctx: NamespaceContext, spec: RouterSpec): Promise<boolean> {
   const ns = ctx.names.routerNetns(spec.routerId);
   let changed = await ctx.netns.ensure(ns);
-  if (await ctx.netns.ensureSysctls(ns, ROUTER_SYSCTLS)) changed = true;
+  const fresh = await ctx.netns.takeFresh(ns);
+  if (await ctx.netns.ensureSysctls(ns, ROUTER_SYSCTLS, fresh)) changed = true;
   const legs: { leg: LegSpec; extraCidrs?: string[] }[] = spec.interfaces.map((leg) => ({ leg }));
   if (spec.gateway) legs.push({ leg: spec.gateway, extraCidrs: spec.floatingIps.map((f) => `${addrOf(f.floatingIp)}/32`) });
   const routes: { dst: string; via: string }[] = [];
@@ -108,11 +119,11 @@ export async function ensureRouter(ctx: NamespaceContext, spec: RouterSpec): Pro
   // Legs then routes (a gateway route needs its leg's address); loopback and the NAT table depend on neither.
   const parts = await settleAll([
     (async () => {
-      const legsChanged = await ensureLegs(ctx, ns, 'veth-router', legs, spec.mtu);
-      return (await new IpNs(ctx.exec, ns).ensureGatewayRoutes(routes)) || legsChanged;
+      const legsChanged = await ensureLegs(ctx, ns, 'veth-router', legs, spec.mtu, fresh);
+      return (await new IpNs(ctx.exec, ns).ensureGatewayRoutes(routes, fresh)) || legsChanged;
     })(),
-    ensureMetadataAddress(ctx, ns, spec.metadata),
-    ensureRouterNat(ctx, ns, spec),
+    ensureMetadataAddress(ctx, ns, spec.metadata, fresh),
+    ensureRouterNat(ctx, ns, spec, fresh),
   ]);
   if (parts.some(Boolean)) changed = true;
 
@@ -123,7 +134,7 @@ export async function ensureRouter(ctx: NamespaceContext, spec: RouterSpec): Pro
 }
 
 /** The router's NAT table, replaced whole when its content hash differs. */
-async function ensureRouterNat(ctx: NamespaceContext, ns: string, spec: RouterSpec): Promise<boolean> {
+async function ensureRouterNat(ctx: NamespaceContext, ns: string, spec: RouterSpec, fresh: boolean): Promise<boolean> {
   const internalCidrs = spec.interfaces.flatMap((l) => l.cidrs.filter((c) => c.includes('/')));
   const gwFirst = spec.gateway?.cidrs[0];
   const table = ctx.names.routerTable;
@@ -136,7 +147,7 @@ async function ensureRouterNat(ctx: NamespaceContext, ns: string, spec: RouterSp
     floatingIps: spec.floatingIps,
   });
   const nft = new Nft(ctx.exec, ns);
-  const cur = await nft.readTable('ip', table);
+  const cur = fresh ? null : await nft.readTable('ip', table);
   if (cur?.chains.has(natHashChain(hash))) return false;
   await nft.apply(replaceTable(table, lines));
   return true;
@@ -168,9 +179,10 @@ export async function removeNamespaceWithLegs(ctx: NamespaceContext, ns: string)
 export async function ensureDhcpNamespace(ctx: NamespaceContext, networkId: string, port: LegSpec, mtu: number, metadata: boolean): Promise<{ ns: string; leg: string; changed: boolean }> {
   const ns = ctx.names.dhcpNetns(networkId);
   let changed = await ctx.netns.ensure(ns);
-  if (await ctx.netns.ensureSysctls(ns, DHCP_SYSCTLS)) changed = true;
-  if (await ensureLegs(ctx, ns, 'veth-dhcp', [{ leg: port }], mtu)) changed = true;
-  if (await ensureMetadataAddress(ctx, ns, metadata)) changed = true;
+  const fresh = await ctx.netns.takeFresh(ns);
+  if (await ctx.netns.ensureSysctls(ns, DHCP_SYSCTLS, fresh)) changed = true;
+  if (await ensureLegs(ctx, ns, 'veth-dhcp', [{ leg: port }], mtu, fresh)) changed = true;
+  if (await ensureMetadataAddress(ctx, ns, metadata, fresh)) changed = true;
   if (metadata) {
     if (await ctx.metadata.ensure(ns, { networkId })) changed = true;
   } else if (await ctx.metadata.remove(ns)) changed = true;

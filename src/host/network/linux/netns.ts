@@ -21,6 +21,8 @@ export class Netns {
    */
   private readonly verified = new Map<string, string>();
   private readonly sysctlsVerified = new Map<string, string>();
+  /** Namespaces made by ensure() and not yet taken by takeFresh() (name → identity). */
+  private readonly created = new Map<string, string>();
 
   constructor(private readonly exec: HostExec) {}
 
@@ -28,6 +30,7 @@ export class Netns {
   forget(): void {
     this.verified.clear();
     this.sysctlsVerified.clear();
+    this.created.clear();
   }
 
   /** Names of every named namespace on the machine. */
@@ -63,24 +66,38 @@ export class Netns {
     assertNetnsName(name);
     const known = await this.identity(name);
     if (known !== null && this.verified.get(name) === known) return false;
-    let changed = false;
+    let made = false;
     if (known === null) {
       try {
         await this.exec.run([IP, 'netns', 'add', name]);
-        changed = true;
+        made = true;
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
       }
     }
-    const { stdout } = await this.exec.run([IP, '-n', name, '-j', 'link', 'show', 'dev', 'lo'], { readOnly: true });
-    const lo = (JSON.parse(stdout) as { flags: string[] }[])[0];
-    if (!lo?.flags.includes('UP')) {
+    let changed = made;
+    // A namespace just made has loopback down: set it up without looking.
+    const lo = made ? undefined : (JSON.parse((await this.exec.run([IP, '-n', name, '-j', 'link', 'show', 'dev', 'lo'], { readOnly: true })).stdout) as { flags: string[] }[])[0];
+    if (made || !lo?.flags.includes('UP')) {
       await this.exec.run([IP, '-n', name, 'link', 'set', 'dev', 'lo', 'up']);
       changed = true;
     }
     const id = await this.identity(name);
     if (id !== null) this.verified.set(name, id);
+    if (made && id !== null) this.created.set(name, id);
     return changed;
+  }
+
+  /**
+   * Whether ensure() has just made this namespace, once: the converge that
+   * made it knows it holds nothing but loopback and kernel defaults, so it
+   * can skip reading them back (each read is an ~10 ms process). The
+   * identity check catches a namespace deleted and made again by someone else.
+   */
+  async takeFresh(name: string): Promise<boolean> {
+    const made = this.created.get(name);
+    this.created.delete(name);
+    return made !== undefined && made === (await this.identity(name));
   }
 
   /** Deletes the namespace (and with it every link inside); true when it was there. */
@@ -88,6 +105,7 @@ export class Netns {
     assertNetnsName(name);
     this.verified.delete(name);
     this.sysctlsVerified.delete(name);
+    this.created.delete(name);
     if (!(await this.exists(name))) return false;
     try {
       await this.exec.run([IP, 'netns', 'del', name]);
@@ -109,17 +127,18 @@ export class Netns {
    * /proc/sys/net shows the namespace of the reading process, hence
    * running sysctl inside it.
    */
-  async ensureSysctls(netns: string | null, want: Readonly<Record<string, string>>): Promise<boolean> {
+  async ensureSysctls(netns: string | null, want: Readonly<Record<string, string>>, fresh = false): Promise<boolean> {
     const keys = Object.keys(want);
     for (const k of keys) {
       if (!/^[a-z0-9_.-]+$/.test(k)) throw new Error(`invalid sysctl key "${k}"`);
     }
     if (keys.length === 0) return false;
     const wanted = JSON.stringify(Object.entries(want).sort());
-    const memo = netns === null ? null : `${netns} ${(await this.identity(netns)) ?? ''} ${wanted}`;
+    const identity = netns === null ? null : await this.identity(netns);
+    const memo = netns === null ? null : `${netns} ${identity ?? ''} ${wanted}`;
     if (memo !== null && netns !== null && this.sysctlsVerified.get(netns) === memo) return false;
-    const { stdout } = await this.exec.run([SYSCTL, '-n', ...keys], { netns, readOnly: true });
-    const have = stdout.split('\n');
+    // In a namespace just made every value is the default: write them all rather than read first.
+    const have = fresh ? [] : (await this.exec.run([SYSCTL, '-n', ...keys], { netns, readOnly: true })).stdout.split('\n');
     const set = keys.filter((k, i) => (have[i] ?? '').trim() !== want[k]).map((k) => `${k}=${want[k] ?? ''}`);
     if (set.length > 0) await this.exec.run([SYSCTL, '-q', '-w', ...set], { netns });
     if (memo !== null && netns !== null) this.sysctlsVerified.set(netns, memo);

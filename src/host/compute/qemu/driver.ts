@@ -76,7 +76,7 @@ interface RuntimeRecord {
  * microvm maps its own copy of the kernel, so its cache is smaller. See
  * the tb-size figures in docs/compute-driver.md.
  */
-export const DEFAULT_TB_SIZE_MIB: Readonly<Record<MachineType, number>> = { q35: 32, microvm: 24 };
+export const DEFAULT_TB_SIZE_MIB: Readonly<Record<MachineType, number>> = { q35: 32, microvm: 20 };
 /** See QemuDriverOptions.guestNice; docs/compute-driver.md has the figures. */
 export const DEFAULT_GUEST_NICE = 10;
 const QMP_TIMEOUT_MS = 5_000;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { TestCloud } from '../helpers/cloud.js';
-import { sh, tearDownSandboxCloud, TINY_CACHE, until } from '../helpers/sandbox.js';
+import { sh, sshFrom, tearDownSandboxCloud, TINY_CACHE, until } from '../helpers/sandbox.js';
 
 /**
  * A real cloud-init image (Debian 12, built offline from Debian's packages
@@ -27,11 +27,7 @@ describe('slow: a Debian cloud-init image gets hostname, key and user-data from 
   let image = '';
   const demo = { cloud: 'stacklet' };
   const admin = { cloud: 'stacklet-admin' };
-  const ssh = (cmd: string) =>
-    sh(
-      ['ip', 'netns', 'exec', SANDBOX, 'ssh', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'BatchMode=yes', `debian@${fip}`, cmd],
-      60_000,
-    );
+  const ssh = (cmd: string) => sshFrom(SANDBOX, key, `debian@${fip}`, cmd, 60_000);
 
   before(async () => {
     const t0 = Date.now();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { TestCloud } from '../helpers/cloud.js';
-import { sh, tearDownSandboxCloud, TINY_CACHE, until } from '../helpers/sandbox.js';
+import { sh, sshFrom, tearDownSandboxCloud, TINY_CACHE, until } from '../helpers/sandbox.js';
 
 /**
  * A server's whole life through Debian's `openstack` CLI against a seeded
@@ -52,11 +52,7 @@ describe('compute lifecycle: power actions, snapshot, delete, daemon and qemu ki
     const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     return cmd.includes(id) ? pid : undefined;
   };
-  const sshIn = (ns: string, ip: string, cmd: string) =>
-    sh(
-      ['ip', 'netns', 'exec', ns, 'ssh', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'BatchMode=yes', `cirros@${ip}`, cmd],
-      30_000,
-    );
+  const sshIn = (ns: string, ip: string, cmd: string) => sshFrom(ns, key, `cirros@${ip}`, cmd);
   const ssh = (ip: string, cmd: string) => sshIn(SANDBOX, ip, cmd);
   const sshUntil = (ip: string, cmd: string, what: string) =>
     until(what, async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestCloud } from '../helpers/cloud.js';
-import { sh, tearDownSandboxCloud, TINY_CACHE, until } from '../helpers/sandbox.js';
+import { sh, sshFrom, tearDownSandboxCloud, TINY_CACHE, until } from '../helpers/sandbox.js';
 
 /**
  * Two projects, each with its own 10.0.0.0/24 behind its own router, and a
@@ -37,11 +37,7 @@ describe('compute across projects: the same 10.0.0.0/24 twice, isolated, each gu
   let as2: { env: Record<string, string> };
   const vm = { a: { id: '', ip: '', fip: '', project: '' }, b: { id: '', ip: '', fip: '', project: '' } };
 
-  const ssh = (ip: string, cmd: string) =>
-    sh(
-      ['ip', 'netns', 'exec', SANDBOX, 'ssh', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'BatchMode=yes', `cirros@${ip}`, cmd],
-      60_000,
-    );
+  const ssh = (ip: string, cmd: string) => sshFrom(SANDBOX, key, `cirros@${ip}`, cmd, 60_000);
   const sshUntil = (ip: string, cmd: string, what: string) =>
     until(what, async () => {
       const r = await ssh(ip, cmd);

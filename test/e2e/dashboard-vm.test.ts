@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { REPO_ROOT, TestCloud } from '../helpers/cloud.js';
-import { sh, tearDownSandboxCloud, TINY_CACHE, until } from '../helpers/sandbox.js';
+import { sh, sshFrom, tearDownSandboxCloud, TINY_CACHE, until } from '../helpers/sandbox.js';
 import { pingFrom, tcpHello } from '../integration/host-network-machines.js';
 import { ARTIFACTS, launchBrowser, logIn, openPage, type Browser } from './dashboard-browser.js';
 
@@ -106,7 +106,7 @@ describe('the dashboard with a real VM', { timeout: 900_000 }, () => {
   let fip = '';
   const sshBanner = async () => (await tcpHello(SANDBOX, fip, 22, 2))?.startsWith('SSH-') === true;
   const ssh = (cmd: string) =>
-    sh(['ip', 'netns', 'exec', SANDBOX, 'ssh', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'BatchMode=yes', `cirros@${fip}`, cmd]);
+    sshFrom(SANDBOX, key, `cirros@${fip}`, cmd, 60_000);
 
   before(async () => {
     assert.ok(existsSync(DIST), `the dashboard is not built (${DIST}): run scripts/setup.sh, or cd dashboard && npm ci && npm run build`);

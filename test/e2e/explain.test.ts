@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MAIN, TestCloud } from '../helpers/cloud.js';
-import { sh, tearDownSandboxCloud, TINY_CACHE, until } from '../helpers/sandbox.js';
+import { sh, sshFrom, tearDownSandboxCloud, TINY_CACHE, until } from '../helpers/sandbox.js';
 import { pingFrom, tcpHello } from '../integration/host-network-machines.js';
 
 /**
@@ -36,7 +36,7 @@ describe('stacklet explain against the real data plane', { timeout: 900_000 }, (
   let vm2Fip = '';
   /** A command on vm2 over SSH from the sandbox host (vm2's group, the seed's default, lets SSH in). */
   const onVm2 = (cmd: string) =>
-    sh(['ip', 'netns', 'exec', SANDBOX, 'ssh', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'BatchMode=yes', `cirros@${vm2Fip}`, cmd], 30_000);
+    sshFrom(SANDBOX, key, `cirros@${vm2Fip}`, cmd);
   const demo = { cloud: 'stacklet' };
   const explain = (...args: string[]) => sh([process.execPath, MAIN, 'explain', ...args, '--data-dir', cloud.dataDir]);
   const ssh = async () => (await tcpHello(SANDBOX, fip, 22, 2))?.startsWith('SSH-') === true;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestCloud } from '../helpers/cloud.js';
-import { sh, tearDownSandboxCloud, TINY_CACHE, until } from '../helpers/sandbox.js';
+import { sh, sshFrom, tearDownSandboxCloud, TINY_CACHE, until } from '../helpers/sandbox.js';
 import { pingFrom } from '../integration/host-network-machines.js';
 
 /**
@@ -25,11 +25,7 @@ describe('the seed walk-through: boot, floating IP, ping and SSH from the host',
   const key = join(work, 'id');
   let fip = '';
   const demo = { cloud: 'stacklet' };
-  const ssh = (cmd: string) =>
-    sh(
-      ['ip', 'netns', 'exec', SANDBOX, 'ssh', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'BatchMode=yes', `cirros@${fip}`, cmd],
-      30_000,
-    );
+  const ssh = (cmd: string) => sshFrom(SANDBOX, key, `cirros@${fip}`, cmd);
 
   before(async () => {
     cloud = await TestCloud.start({ seed: true, args: ['--sandbox', SANDBOX, '--host-prefix', PREFIX], env: { STACKLET_TINY_CACHE: TINY_CACHE } });

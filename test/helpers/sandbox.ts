@@ -28,6 +28,16 @@ export function sh(argv: string[], timeoutMs = 60_000): Promise<ShResult> {
   });
 }
 
+/**
+ * `ssh user@ip cmd` from inside a namespace (the sandbox: the cloud's host)
+ * with a test key: no host key prompts or files, no password fallback.
+ * Exit 255 is SSH itself failing; anything else is the command's own status.
+ */
+export function sshFrom(netns: string, key: string, target: string, cmd: string, timeoutMs = 30_000): Promise<ShResult> {
+  const opts = ['StrictHostKeyChecking=no', 'UserKnownHostsFile=/dev/null', 'ConnectTimeout=5', 'BatchMode=yes'].flatMap((o) => ['-o', o]);
+  return sh(['ip', 'netns', 'exec', netns, 'ssh', '-i', key, ...opts, target, cmd], timeoutMs);
+}
+
 /** Polls fn every second until it returns a value, or throws naming what it waited for. */
 export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
